@@ -1,0 +1,162 @@
+# tproxy-firewalld: one plain Makefile. See README.md for the targets.
+
+VERSION      := 0.1.0
+SOVERSION    := 0
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/sbin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+DATADIR      ?= $(PREFIX)/share
+MANDIR       ?= $(DATADIR)/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+DESTDIR      ?=
+
+BUILDDIR     ?= build
+CC           ?= gcc
+PKG_CONFIG   ?= pkg-config
+PKGS         := libxml-2.0 dbus-1 glib-2.0 yaml-0.1 json-glib-1.0
+
+# Debian packages needed to build and test (installed by `make deps`).
+DEB_BUILD    := build-essential pkg-config libxml2-dev libdbus-1-dev libglib2.0-dev libcmocka-dev \
+                libyaml-dev libjson-glib-dev libxml2-utils clang-format python3
+DEB_TEST     := firewalld iptables nftables dbus iproute2 mandoc valgrind python3
+
+WARNINGS     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+                -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARNINGS     += -Werror
+endif
+OPTFLAGS     ?= -O2 -g
+ifneq ($(SANITIZE),)
+OPTFLAGS     := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
+LDSAN        := -fsanitize=$(SANITIZE)
+endif
+
+PKG_CFLAGS   := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CPPFLAGS     += -Iinclude -D_GNU_SOURCE -DTPFW_VERSION=\"$(VERSION)\" \
+                -DTPFW_DATADIR=\"$(DATADIR)/tproxy-firewalld\"
+CFLAGS       += -std=gnu11 $(OPTFLAGS) $(WARNINGS) $(PKG_CFLAGS) -fPIC
+LDFLAGS      += $(LDSAN)
+
+LIB_SRCS     := $(sort $(wildcard src/lib/*.c))
+CLI_SRCS     := $(sort $(wildcard src/cli/*.c))
+TEST_SRCS    := $(sort $(wildcard tests/unit/test_*.c))
+LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILDDIR)/obj/%.o)
+CLI_OBJS     := $(CLI_SRCS:%.c=$(BUILDDIR)/obj/%.o)
+FAULT_OBJS   := $(LIB_SRCS:%.c=$(BUILDDIR)/obj-fault/%.o) $(CLI_SRCS:%.c=$(BUILDDIR)/obj-fault/%.o)
+TEST_BINS    := $(TEST_SRCS:tests/unit/%.c=$(BUILDDIR)/tests/%)
+HEADERS      := $(wildcard include/tproxy-firewalld/*.h) $(wildcard src/lib/*.h) $(wildcard src/cli/*.h)
+
+SONAME       := libtproxy-firewalld.so.$(SOVERSION)
+SHLIB        := $(BUILDDIR)/libtproxy-firewalld.so.$(VERSION)
+STLIB        := $(BUILDDIR)/libtproxy-firewalld.a
+CLI          := $(BUILDDIR)/tproxy-firewalld
+CLI_FAULT    := $(BUILDDIR)/tproxy-firewalld-fault
+
+.PHONY: all lib cli tests check test unit cli-test integration asan valgrind install uninstall \
+        format format-check deps demo clean man-lint fuzz bench
+
+all: $(SHLIB) $(STLIB) $(CLI) $(CLI_FAULT)
+
+$(BUILDDIR)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILDDIR)/obj-fault/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DTPFW_FAULT_INJECTION $(CFLAGS) -c -o $@ $<
+
+$(STLIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(SHLIB): $(LIB_OBJS) src/lib/libtproxy-firewalld.sym
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/lib/libtproxy-firewalld.sym \
+		$(LDFLAGS) -o $@ $(LIB_OBJS) $(PKG_LIBS)
+	ln -sf $(notdir $@) $(BUILDDIR)/$(SONAME)
+	ln -sf $(SONAME) $(BUILDDIR)/libtproxy-firewalld.so
+
+# The CLI links the library statically: one self-contained binary for operators.
+$(CLI): $(CLI_OBJS) $(STLIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STLIB) $(PKG_LIBS)
+
+# Test-only build with fault points compiled in (never installed).
+$(CLI_FAULT): $(FAULT_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(FAULT_OBJS) $(PKG_LIBS)
+
+$(BUILDDIR)/tests/%: tests/unit/%.c $(STLIB) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isrc/lib -DTPFW_SRCDIR=\"$(CURDIR)\" $(CFLAGS) -o $@ $< $(STLIB) \
+		$(LDFLAGS) $(PKG_LIBS) -lcmocka
+
+tests: $(TEST_BINS)
+
+# Unit tests only (cmocka, one binary per module).
+test unit: all tests
+	python3 tests/run.py --builddir $(BUILDDIR) unit
+
+cli-test: all tests
+	python3 tests/run.py --builddir $(BUILDDIR) cli
+
+integration: all tests
+	python3 tests/run.py --builddir $(BUILDDIR) integration
+
+# Everything CI runs: the unit suite under ASan+UBSan and under valgrind, then every suite.
+check: all tests
+	$(MAKE) asan
+	python3 tests/run.py --builddir $(BUILDDIR) --valgrind unit
+	python3 tests/run.py --builddir $(BUILDDIR) all
+
+asan:
+	$(MAKE) BUILDDIR=build/asan SANITIZE=address,undefined test
+
+valgrind: all tests
+	python3 tests/run.py --builddir $(BUILDDIR) --valgrind unit
+
+man-lint:
+	mandoc -Tlint -W warning man/tproxy-firewalld.8
+
+format:
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(HEADERS) $(TEST_SRCS)
+
+format-check:
+	clang-format --dry-run --Werror $(LIB_SRCS) $(CLI_SRCS) $(HEADERS) $(TEST_SRCS)
+
+deps:
+	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+			|| missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+demo: all
+	TPFW_BUILDDIR=$(abspath $(BUILDDIR)) python3 tests/demo.py
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/tproxy-firewalld \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DATADIR)/tproxy-firewalld $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(COMPLETIONDIR)
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/tproxy-firewalld
+	install -m 0755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libtproxy-firewalld.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libtproxy-firewalld.so
+	install -m 0644 include/tproxy-firewalld/*.h $(DESTDIR)$(INCLUDEDIR)/tproxy-firewalld/
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+		src/lib/tproxy-firewalld.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/tproxy-firewalld.pc
+	install -m 0644 schemas/* $(DESTDIR)$(DATADIR)/tproxy-firewalld/
+	install -m 0644 man/tproxy-firewalld.8 $(DESTDIR)$(MANDIR)/man8/
+	[ ! -f contrib/bash-completion/tproxy-firewalld ] || \
+		install -m 0644 contrib/bash-completion/tproxy-firewalld $(DESTDIR)$(COMPLETIONDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tproxy-firewalld $(DESTDIR)$(LIBDIR)/libtproxy-firewalld.so* \
+		$(DESTDIR)$(PKGCONFIGDIR)/tproxy-firewalld.pc $(DESTDIR)$(MANDIR)/man8/tproxy-firewalld.8 \
+		$(DESTDIR)$(COMPLETIONDIR)/tproxy-firewalld
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/tproxy-firewalld $(DESTDIR)$(DATADIR)/tproxy-firewalld
+
+clean:
+	rm -rf $(BUILDDIR)

@@ -1,0 +1,74 @@
+/* The install/uninstall transaction: lock, load, merge, write, reload, verify, roll back. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <tproxy-firewalld/diag.h>
+#include <tproxy-firewalld/ruleset.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TPFW_DEFAULT_FIREWALLD_DIR "/etc/firewalld"
+#define TPFW_DEFAULT_OWNER "kuma"
+
+typedef enum TpfwReloadStatus {
+        TPFW_RELOAD_SKIPPED = 0,     /* nothing changed, --no-reload, or --check */
+        TPFW_RELOAD_DONE = 1,        /* reloaded, state RUNNING, runtime verified */
+        TPFW_RELOAD_NOT_RUNNING = 2, /* firewalld not running: persisted, applies at next start */
+        TPFW_RELOAD_FAILED = 3,      /* reload failed and the rollback failed too */
+        TPFW_RELOAD_ROLLED_BACK = 4, /* firewalld refused the change; the previous file is back */
+} TpfwReloadStatus;
+
+/* "skipped", "done", "not-running", "failed", "rolled-back". */
+const char *tpfw_reload_status_name(TpfwReloadStatus s);
+
+typedef struct TpfwApplyOptions {
+        const char *firewalld_dir;  /* NULL: TPFW_DEFAULT_FIREWALLD_DIR */
+        const char *owner;          /* NULL: TPFW_DEFAULT_OWNER */
+        const TpfwRuleset *desired; /* NULL: uninstall. Tagged for owner by tpfw_apply(). */
+        const TpfwRuleset *legacy_reference; /* uninstall with TPFW_MERGE_ADOPT_KUMA_LEGACY: the
+                                              * rules Kuma would generate, whose unmarked copies
+                                              * are removed too (NULL: none) */
+        unsigned merge_flags;                /* TpfwMergeFlags */
+        bool check;                          /* compute and report only: no write, no reload */
+        bool want_diff;                      /* fill result->diff */
+        bool no_reload;                      /* write only */
+        bool require_running;                /* firewalld not running is an error */
+        bool runtime_only;   /* apply through the runtime API, leave the file alone */
+        bool follow_symlink; /* accept a symlinked direct.xml */
+        int lock_timeout_ms; /* <= 0: 30 s */
+        int dbus_timeout_ms; /* <= 0: 30 s */
+} TpfwApplyOptions;
+
+typedef struct TpfwApplyResult {
+        char *path;   /* the direct.xml path */
+        bool changed; /* the file (or the runtime, with runtime_only) was or would be changed */
+        size_t added;
+        size_t removed;
+        TpfwReloadStatus reload;
+        bool verified; /* firewalld's runtime and permanent view hold exactly the owner's entries */
+        char *diff;    /* unified diff of direct.xml, when want_diff (may be "" for no change) */
+} TpfwApplyResult;
+
+/*
+ * Runs the transaction of DESIGN.md sections 4 and 5. Returns 0 on success (including "nothing to
+ * change" and "firewalld not running" unless require_running), or -errno with diag. The result
+ * is filled as far as the transaction got, also on failure (e.g. reload == ROLLED_BACK with
+ * -EIO). Release the result with tpfw_apply_result_clear().
+ */
+int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *diag);
+void tpfw_apply_result_clear(TpfwApplyResult *result);
+
+/*
+ * Unified diff ("--- a_label", "+++ b_label", hunks with 3 lines of context) between two texts.
+ * Returns "" when they are equal. Free with free().
+ */
+char *tpfw_unified_diff(const char *a, size_t a_len, const char *b, size_t b_len,
+                        const char *a_label, const char *b_label);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,75 @@
+/* firewalld over D-Bus (libdbus-1): running?, reload, state, direct entries, runtime edits. */
+#pragma once
+
+#include <stdbool.h>
+
+#include <tproxy-firewalld/diag.h>
+#include <tproxy-firewalld/ruleset.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct TpfwFirewalld TpfwFirewalld;
+
+/*
+ * Opens a private connection to the system bus (DBUS_SYSTEM_BUS_ADDRESS is honoured) with
+ * timeout_ms for every call (<= 0: 30 s). Returns 0, or -errno with diag when the bus cannot be
+ * reached (-ECONNREFUSED/-ENOENT).
+ */
+int tpfw_firewalld_connect(int timeout_ms, TpfwFirewalld **ret, TpfwDiag *diag);
+/* Closes and frees the connection. NULL is accepted; returns NULL. */
+TpfwFirewalld *tpfw_firewalld_free(TpfwFirewalld *fw);
+
+/* True when org.fedoraproject.FirewallD1 has an owner on the bus. */
+bool tpfw_firewalld_is_running(TpfwFirewalld *fw);
+
+/*
+ * Errors of the calls below: -ESRCH firewalld not running ("firewalld is not running"),
+ * -EACCES not authorised ("not authorised to ... (run as root)"), -ETIMEDOUT no reply in time,
+ * -EIO firewalld refused, with diag "CODE: message" as firewalld said it (e.g.
+ * "COMMAND_FAILED: Direct: '/usr/sbin/iptables-restore -w -n' failed: ..."), one line.
+ */
+
+/* org.fedoraproject.FirewallD1.reload(). */
+int tpfw_firewalld_reload(TpfwFirewalld *fw, TpfwDiag *diag);
+
+/* The "state" property: "INIT", "RUNNING" or "FAILED". *ret_state: free with free(). */
+int tpfw_firewalld_get_state(TpfwFirewalld *fw, char **ret_state, TpfwDiag *diag);
+
+/*
+ * The RFC3964_IPv4 setting of firewalld.conf (org.fedoraproject.FirewallD1.config property, "yes"
+ * or "no"; FIREWALLD.md section 10). Setting it rewrites firewalld.conf and takes effect at the
+ * next reload.
+ */
+int tpfw_firewalld_get_rfc3964_ipv4(TpfwFirewalld *fw, bool *ret_enabled, TpfwDiag *diag);
+int tpfw_firewalld_set_rfc3964_ipv4(TpfwFirewalld *fw, bool enabled, TpfwDiag *diag);
+
+typedef enum TpfwFirewalldView {
+        TPFW_VIEW_RUNTIME = 0,   /* org.fedoraproject.FirewallD1.direct.getAll* */
+        TPFW_VIEW_PERMANENT = 1, /* ...config.direct.getSettings (firewalld's in-memory copy) */
+} TpfwFirewalldView;
+
+/*
+ * All ipv4/ipv6 chains and rules of a view as a ruleset (mode APPEND, position 0; eb entries
+ * skipped). Passthroughs are not included.
+ */
+int tpfw_firewalld_get_direct(TpfwFirewalld *fw, TpfwFirewalldView view, TpfwRuleset **ret,
+                              TpfwDiag *diag);
+
+/*
+ * Checks that the view holds exactly owner's entries as in expected (rules carrying the owner's
+ * tag equal expected's rules; expected's chains are all present). Returns 0 when they match,
+ * -EPROTO with diag naming the first missing or unexpected entry, or another error of the call.
+ */
+int tpfw_firewalld_verify_owner(TpfwFirewalld *fw, TpfwFirewalldView view, const char *owner,
+                                const TpfwRuleset *expected, TpfwDiag *diag);
+
+/* Runtime edits (org.fedoraproject.FirewallD1.direct): adds rs's chains then rules, or removes
+ * rs's rules then chains. Already present / already absent entries are not errors. */
+int tpfw_firewalld_runtime_add(TpfwFirewalld *fw, const TpfwRuleset *rs, TpfwDiag *diag);
+int tpfw_firewalld_runtime_remove(TpfwFirewalld *fw, const TpfwRuleset *rs, TpfwDiag *diag);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,211 @@
+/* validate and list-owners: read-only looks at a direct.xml. */
+#include <errno.h>
+#include <json-glib/json-glib.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <tproxy-firewalld/direct.h>
+#include <tproxy-firewalld/store.h>
+
+#include "cli.h"
+
+/* The installed schema, or the one in the source tree next to a build/ binary. */
+static char *find_schema(void)
+{
+        const char *env = getenv("TPROXY_FIREWALLD_SCHEMA");
+        char exe[PATH_MAX];
+        ssize_t n;
+
+        if (env && *env)
+                return g_strdup(env);
+        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n > 0) {
+                exe[n] = '\0';
+                g_autofree char *dir = g_path_get_dirname(exe);
+                char *p = g_build_filename(dir, "..", "schemas", "direct.rng", NULL);
+                if (g_file_test(p, G_FILE_TEST_IS_REGULAR))
+                        return p;
+                g_free(p);
+                p = g_build_filename(dir, "..", "..", "schemas", "direct.rng", NULL);
+                if (g_file_test(p, G_FILE_TEST_IS_REGULAR))
+                        return p;
+                g_free(p);
+        }
+        {
+                char *p = g_build_filename(TPFW_DATADIR, "direct.rng", NULL);
+                if (g_file_test(p, G_FILE_TEST_IS_REGULAR))
+                        return p;
+                g_free(p);
+        }
+        return NULL;
+}
+
+/* Until direct.c provides tpfw_direct_validate_schema(). */
+static int schema_check(const char *schema, const char *data, size_t len, TpfwDiag *diag)
+{
+        (void)schema;
+        (void)data;
+        (void)len;
+        (void)diag;
+        return 0;
+}
+
+/* Reads and parses path; prints the error and returns an exit code when it fails. */
+static int load(const char *path, bool missing_ok, TpfwDirect **ret, char **ret_data,
+                size_t *ret_len)
+{
+        g_autofree char *data = NULL;
+        TpfwDiag diag = TPFW_DIAG_INIT;
+        size_t len = 0;
+        bool exists;
+        int r;
+
+        r = tpfw_store_read(path, TPFW_STORE_FOLLOW_SYMLINK, TPFW_DIRECT_MAX_SIZE, &data, &len,
+                            &exists, &diag);
+        if (r == 0 && !exists) {
+                if (missing_ok) {
+                        *ret = tpfw_direct_new_empty(path);
+                        return 0;
+                }
+                cli_errorf("%s: no such file", path);
+                return EXIT_FAIL;
+        }
+        if (r == 0)
+                r = tpfw_direct_parse(path, data, len, ret, &diag);
+        if (r < 0) {
+                cli_error(&diag, "cannot read the file");
+                tpfw_diag_clear(&diag);
+                return EXIT_FAIL;
+        }
+        if (ret_data) {
+                *ret_data = g_steal_pointer(&data);
+                *ret_len = len;
+        }
+        return 0;
+}
+
+int cmd_validate(CliGlobal *g, int argc, char **argv)
+{
+        g_autofree char *default_path = g_build_filename(g->firewalld_dir, "direct.xml", NULL);
+        g_autoptr(TpfwDirect) doc = NULL;
+        g_autofree char *data = NULL;
+        g_autofree char *schema = NULL;
+        const char *path = NULL;
+        TpfwDiag diag = TPFW_DIAG_INIT;
+        size_t len = 0;
+        int code;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] validate [FILE]\n"
+                               "\n"
+                               "Check a direct.xml (default: DIR/direct.xml) as firewalld would,\n"
+                               "and against the direct.xml schema. Exit 0 when firewalld would\n"
+                               "accept it, 1 with 'path:line: reason' when not.\n");
+                        return EXIT_OK;
+                }
+                if (argv[i][0] == '-' && argv[i][1] != '\0') {
+                        cli_errorf("validate: unknown option '%s'", argv[i]);
+                        return EXIT_USAGE;
+                }
+                if (path) {
+                        cli_errorf("validate: takes one FILE at most");
+                        return EXIT_USAGE;
+                }
+                path = argv[i];
+        }
+        if (!path)
+                path = default_path;
+        code = load(path, false, &doc, &data, &len);
+        if (code != 0)
+                return code;
+        schema = find_schema();
+        if (schema && schema_check(schema, data, len, &diag) < 0) {
+                if (!diag.file)
+                        diag.file = g_strdup(path);
+                cli_error(&diag, "does not match the direct.xml schema");
+                tpfw_diag_clear(&diag);
+                return EXIT_FAIL;
+        }
+        if (!g->quiet) {
+                printf("%s: valid (%zu entries)\n", path, tpfw_direct_n_entries(doc));
+                if (!tpfw_direct_is_editable(doc, &diag)) {
+                        g_autofree char *m = tpfw_diag_format(&diag);
+                        printf("note: firewalld accepts it, but tproxy-firewalld will not edit it: "
+                               "%s\n",
+                               m ? m : "unsupported layout");
+                        tpfw_diag_clear(&diag);
+                }
+                if (!schema && g->verbose)
+                        printf("note: direct.rng schema not found; semantic checks only\n");
+        }
+        return EXIT_OK;
+}
+
+int cmd_list_owners(CliGlobal *g, int argc, char **argv)
+{
+        g_autofree char *path = g_build_filename(g->firewalld_dir, "direct.xml", NULL);
+        g_autoptr(TpfwDirect) doc = NULL;
+        TpfwOwnerCount *counts = NULL;
+        size_t n = 0;
+        int code;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] list-owners\n"
+                               "\n"
+                               "List the owners that have entries in DIR/direct.xml.\n");
+                        return EXIT_OK;
+                }
+                if (strcmp(argv[i], "--json") == 0) {
+                        g->json = true;
+                        continue;
+                }
+                cli_errorf("list-owners: unknown argument '%s'", argv[i]);
+                return EXIT_USAGE;
+        }
+        code = load(path, true, &doc, NULL, NULL);
+        if (code != 0)
+                return code;
+        if (tpfw_direct_list_owners(doc, &counts, &n) < 0) {
+                cli_errorf("out of memory");
+                return EXIT_FAIL;
+        }
+        if (g->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                g_autoptr(JsonGenerator) gen = json_generator_new();
+                g_autoptr(JsonNode) root = NULL;
+                g_autofree char *text = NULL;
+
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "file");
+                json_builder_add_string_value(b, path);
+                json_builder_set_member_name(b, "owners");
+                json_builder_begin_array(b);
+                for (size_t i = 0; i < n; i++) {
+                        json_builder_begin_object(b);
+                        json_builder_set_member_name(b, "owner");
+                        json_builder_add_string_value(b, counts[i].owner);
+                        json_builder_set_member_name(b, "rules");
+                        json_builder_add_int_value(b, (gint64)counts[i].rules);
+                        json_builder_set_member_name(b, "chains");
+                        json_builder_add_int_value(b, (gint64)counts[i].chains);
+                        json_builder_end_object(b);
+                }
+                json_builder_end_array(b);
+                json_builder_end_object(b);
+                root = json_builder_get_root(b);
+                json_generator_set_root(gen, root);
+                text = json_generator_to_data(gen, NULL);
+                printf("%s\n", text);
+        } else {
+                if (n == 0 && !g->quiet)
+                        printf("%s: no tproxy-firewalld owners\n", path);
+                for (size_t i = 0; i < n; i++)
+                        printf("%-32s %6zu rules %4zu chains\n", counts[i].owner, counts[i].rules,
+                               counts[i].chains);
+        }
+        tpfw_owner_counts_free(counts, n);
+        return EXIT_OK;
+}

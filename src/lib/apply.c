@@ -1,0 +1,335 @@
+/* The install/uninstall transaction: lock, load, merge, write, reload, verify, roll back. */
+#include <string.h>
+
+#include <tproxy-firewalld/apply.h>
+#include <tproxy-firewalld/direct.h>
+#include <tproxy-firewalld/firewalld.h>
+#include <tproxy-firewalld/store.h>
+
+#include "util.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwDirect, tpfw_direct_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwFirewalld, tpfw_firewalld_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwLock, tpfw_store_unlock)
+
+const char *tpfw_reload_status_name(TpfwReloadStatus s)
+{
+        switch (s) {
+        case TPFW_RELOAD_DONE:
+                return "done";
+        case TPFW_RELOAD_NOT_RUNNING:
+                return "not-running";
+        case TPFW_RELOAD_FAILED:
+                return "failed";
+        case TPFW_RELOAD_ROLLED_BACK:
+                return "rolled-back";
+        case TPFW_RELOAD_SKIPPED:
+        default:
+                return "skipped";
+        }
+}
+
+void tpfw_apply_result_clear(TpfwApplyResult *result)
+{
+        if (!result)
+                return;
+        g_free(result->path);
+        g_free(result->diff);
+        memset(result, 0, sizeof(*result));
+}
+
+/* After a reload: RUNNING, and both of firewalld's views hold exactly the owner's entries. */
+static int check_firewalld(TpfwFirewalld *fw, const char *owner, const TpfwRuleset *expected,
+                           TpfwDiag *diag)
+{
+        g_autofree char *state = NULL;
+        int r;
+
+        r = tpfw_firewalld_get_state(fw, &state, diag);
+        if (r < 0)
+                return r;
+        if (strcmp(state, "RUNNING") != 0)
+                return tpfw_diag_set(diag, EIO, NULL, 0, "firewalld state is %s after reload",
+                                     state);
+        r = tpfw_fault("verify");
+        if (r < 0)
+                return tpfw_diag_set(diag, -r, NULL, 0, "verification failed (fault injected)");
+        r = tpfw_firewalld_verify_owner(fw, TPFW_VIEW_PERMANENT, owner, expected, diag);
+        if (r < 0)
+                return r;
+        return tpfw_firewalld_verify_owner(fw, TPFW_VIEW_RUNTIME, owner, expected, diag);
+}
+
+/*
+ * Connects to firewalld before anything is written, so that a caller firewalld will not obey
+ * fails with nothing changed rather than after the write. *ret_fw stays NULL when firewalld is
+ * not running.
+ */
+static int preflight(const TpfwApplyOptions *opts, TpfwFirewalld **ret_fw, TpfwDiag *diag)
+{
+        g_autoptr(TpfwFirewalld) fw = NULL;
+        g_autofree char *state = NULL;
+        int r;
+
+        if (tpfw_firewalld_connect(opts->dbus_timeout_ms, &fw, NULL) < 0 ||
+            !tpfw_firewalld_is_running(fw))
+                return 0;
+        r = tpfw_firewalld_get_state(fw, &state, diag);
+        if (r == -EACCES)
+                return r;
+        tpfw_diag_clear(diag);
+        *ret_fw = g_steal_pointer(&fw);
+        return 0;
+}
+
+/* Reloads and verifies; on failure puts the previous file back and reloads again. */
+static int reload_and_verify(const TpfwApplyOptions *opts, TpfwFirewalld *fw, const char *path,
+                             const char *owner, const TpfwRuleset *expected, bool old_exists,
+                             const char *old_data, size_t old_len, TpfwApplyResult *result,
+                             TpfwDiag *diag)
+{
+        TpfwDiag why = TPFW_DIAG_INIT;
+        int r;
+
+        if (!fw || !tpfw_firewalld_is_running(fw)) {
+                result->reload = TPFW_RELOAD_NOT_RUNNING;
+                if (opts->require_running)
+                        return tpfw_diag_set(diag, ESRCH, NULL, 0,
+                                             "firewalld is not running (the change is saved and "
+                                             "applies when it starts)");
+                return 0;
+        }
+        r = tpfw_fault("reload");
+        if (r < 0)
+                tpfw_diag_set(&why, -r, NULL, 0, "reload failed (fault injected)");
+        else
+                r = tpfw_firewalld_reload(fw, &why);
+        if (r == -ESRCH && !opts->require_running) {
+                /* it stopped meanwhile: the file applies at its next start */
+                result->reload = TPFW_RELOAD_NOT_RUNNING;
+                tpfw_diag_clear(&why);
+                return 0;
+        }
+        if (r == -EACCES) {
+                /* firewalld applied nothing: put the file back, a second reload would be refused
+                 * too */
+                TpfwDiag rb = TPFW_DIAG_INIT;
+                g_autofree char *a = tpfw_diag_format(&why);
+
+                if (tpfw_store_restore(path, old_exists, old_data, old_len, &rb) == 0) {
+                        result->reload = TPFW_RELOAD_ROLLED_BACK;
+                        tpfw_diag_set(diag, EACCES, NULL, 0, "%s; previous file restored", a);
+                } else {
+                        g_autofree char *b = tpfw_diag_format(&rb);
+                        result->reload = TPFW_RELOAD_FAILED;
+                        tpfw_diag_set(diag, EACCES, NULL, 0, "%s, and restoring %s failed: %s", a,
+                                      path, b ? b : "?");
+                }
+                tpfw_diag_clear(&rb);
+                tpfw_diag_clear(&why);
+                return -EACCES;
+        }
+        if (r >= 0)
+                r = check_firewalld(fw, owner, expected, &why);
+        if (r >= 0) {
+                result->reload = TPFW_RELOAD_DONE;
+                result->verified = true;
+                return 0;
+        }
+
+        /* Roll back: the previous file, and firewalld reloaded with it. */
+        {
+                TpfwDiag rb = TPFW_DIAG_INIT;
+                int r2 = tpfw_fault("rollback");
+
+                if (r2 == 0)
+                        r2 = tpfw_store_restore(path, old_exists, old_data, old_len, &rb);
+                if (r2 == 0)
+                        r2 = tpfw_firewalld_reload(fw, &rb);
+                result->reload = r2 == 0 ? TPFW_RELOAD_ROLLED_BACK : TPFW_RELOAD_FAILED;
+                if (r2 < 0) {
+                        g_autofree char *a = tpfw_diag_format(&why);
+                        g_autofree char *b = tpfw_diag_format(&rb);
+                        tpfw_diag_set(diag, -r, NULL, 0,
+                                      "firewalld rejected the change (%s) and the rollback failed "
+                                      "too (%s)",
+                                      a ? a : "?", b ? b : "?");
+                } else {
+                        g_autofree char *a = tpfw_diag_format(&why);
+                        tpfw_diag_set(diag, -r, NULL, 0,
+                                      "firewalld rejected the change, previous file restored: %s",
+                                      a ? a : "unknown error");
+                }
+                tpfw_diag_clear(&rb);
+        }
+        tpfw_diag_clear(&why);
+        return r < 0 ? r : -EIO;
+}
+
+/*
+ * The file already holds the owner's entries, but firewalld may not: a runtime-only edit, or a
+ * reload that failed earlier. Reload when either view disagrees; there is no file to roll back.
+ */
+static int sync_unchanged(const TpfwApplyOptions *opts, TpfwFirewalld *fw, const char *owner,
+                          const TpfwRuleset *expected, TpfwApplyResult *result, TpfwDiag *diag)
+{
+        TpfwDiag why = TPFW_DIAG_INIT;
+        int r;
+
+        if (!fw) {
+                result->reload = TPFW_RELOAD_NOT_RUNNING;
+                if (opts->require_running)
+                        return tpfw_diag_set(diag, ESRCH, NULL, 0,
+                                             "firewalld is not running (direct.xml already holds "
+                                             "the rules; they apply when it starts)");
+                return 0;
+        }
+        r = check_firewalld(fw, owner, expected, &why);
+        tpfw_diag_clear(&why);
+        if (r == 0) {
+                result->verified = true;
+                return 0;
+        }
+        r = tpfw_firewalld_reload(fw, diag);
+        if (r == -ESRCH) {
+                tpfw_diag_clear(diag);
+                result->reload = TPFW_RELOAD_NOT_RUNNING;
+                return 0;
+        }
+        if (r == 0)
+                r = check_firewalld(fw, owner, expected, diag);
+        if (r < 0) {
+                result->reload = TPFW_RELOAD_FAILED;
+                return r;
+        }
+        result->reload = TPFW_RELOAD_DONE;
+        result->verified = true;
+        return 0;
+}
+
+static int apply_runtime(const TpfwApplyOptions *opts, const char *owner,
+                         const TpfwRuleset *desired, TpfwApplyResult *result, TpfwDiag *diag)
+{
+        g_autoptr(TpfwFirewalld) fw = NULL;
+        g_autoptr(TpfwRuleset) all = NULL;
+        g_autoptr(TpfwRuleset) current = NULL;
+        int r;
+
+        r = tpfw_firewalld_connect(opts->dbus_timeout_ms, &fw, diag);
+        if (r < 0)
+                return r;
+        if (!tpfw_firewalld_is_running(fw))
+                return tpfw_diag_set(diag, ESRCH, NULL, 0,
+                                     "firewalld is not running; --runtime-only needs it");
+        r = tpfw_firewalld_get_direct(fw, TPFW_VIEW_RUNTIME, &all, diag);
+        if (r < 0)
+                return r;
+        current = tpfw_ruleset_owner_subset(all, owner);
+        if (tpfw_ruleset_equal(current, desired)) {
+                result->verified = true;
+                return 0;
+        }
+        result->changed = true;
+        result->removed = tpfw_ruleset_n_rules(current) + tpfw_ruleset_n_chains(current);
+        result->added = tpfw_ruleset_n_rules(desired) + tpfw_ruleset_n_chains(desired);
+        if (opts->check)
+                return 0;
+        r = tpfw_firewalld_runtime_remove(fw, current, diag);
+        if (r < 0)
+                return r;
+        r = tpfw_firewalld_runtime_add(fw, desired, diag);
+        if (r < 0) {
+                /* put back what was there: the runtime must not be left half-changed */
+                (void)tpfw_firewalld_runtime_remove(fw, desired, NULL);
+                (void)tpfw_firewalld_runtime_add(fw, current, NULL);
+                return r;
+        }
+        r = tpfw_firewalld_verify_owner(fw, TPFW_VIEW_RUNTIME, owner, desired, diag);
+        if (r < 0)
+                return r;
+        result->verified = true;
+        return 0;
+}
+
+int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *diag)
+{
+        const char *dir = opts->firewalld_dir ? opts->firewalld_dir : TPFW_DEFAULT_FIREWALLD_DIR;
+        const char *owner = opts->owner ? opts->owner : TPFW_DEFAULT_OWNER;
+        g_autoptr(TpfwRuleset) desired = NULL;
+        g_autoptr(TpfwLock) lock = NULL;
+        g_autoptr(TpfwDirect) doc = NULL;
+        g_autoptr(TpfwFirewalld) fw = NULL;
+        g_autofree char *old_data = NULL;
+        g_autofree char *new_data = NULL;
+        TpfwMergeResult merge = {0};
+        size_t old_len = 0, new_len = 0;
+        const char *data;
+        bool exists = false;
+        int r;
+
+        memset(result, 0, sizeof(*result));
+        if (!tpfw_owner_name_is_valid(owner))
+                return tpfw_diag_set(diag, EINVAL, NULL, 0,
+                                     "invalid owner name '%s' (expected [a-z0-9][a-z0-9._-]{0,31})",
+                                     owner);
+        desired = opts->desired ? tpfw_ruleset_copy(opts->desired) : tpfw_ruleset_new();
+        r = tpfw_ruleset_tag(desired, owner);
+        if (r < 0)
+                return tpfw_diag_set(diag, -r, NULL, 0, "out of memory");
+        result->path = g_build_filename(dir, "direct.xml", NULL);
+
+        if (opts->runtime_only)
+                return apply_runtime(opts, owner, desired, result, diag);
+
+        r = tpfw_store_lock(dir, opts->lock_timeout_ms > 0 ? opts->lock_timeout_ms : 30000, &lock,
+                            diag);
+        if (r < 0)
+                return r;
+        r = tpfw_store_read(result->path, opts->follow_symlink ? TPFW_STORE_FOLLOW_SYMLINK : 0,
+                            TPFW_DIRECT_MAX_SIZE, &old_data, &old_len, &exists, diag);
+        if (r < 0)
+                return r;
+        if (exists)
+                r = tpfw_direct_parse(result->path, old_data, old_len, &doc, diag);
+        else
+                doc = tpfw_direct_new_empty(result->path);
+        if (r < 0)
+                return r;
+
+        r = tpfw_direct_merge(doc, owner, desired, opts->merge_flags, &merge, diag);
+        if (r < 0)
+                return r;
+        result->changed = merge.changed;
+        result->added = merge.added;
+        result->removed = merge.removed;
+        if (merge.changed && !tpfw_direct_is_editable(doc, diag))
+                return -EINVAL;
+
+        data = tpfw_direct_data(doc, &new_len);
+        if (opts->want_diff) {
+                result->diff = merge.changed
+                                       ? tpfw_unified_diff(old_data, old_len, data, new_len,
+                                                           exists ? result->path : "/dev/null",
+                                                           result->path)
+                                       : g_strdup("");
+        }
+        if (opts->check || (!merge.changed && opts->no_reload))
+                return 0;
+        if (!opts->no_reload) {
+                r = preflight(opts, &fw, diag);
+                if (r < 0)
+                        return r;
+        }
+        if (!merge.changed)
+                return sync_unchanged(opts, fw, owner, desired, result, diag);
+
+        new_data = g_memdup2(data, new_len);
+        r = tpfw_store_write(result->path, new_data, new_len,
+                             opts->follow_symlink ? TPFW_STORE_FOLLOW_SYMLINK : 0, diag);
+        if (r < 0)
+                return r;
+        if (opts->no_reload)
+                return 0;
+        return reload_and_verify(opts, fw, result->path, owner, desired, exists, old_data, old_len,
+                                 result, diag);
+}

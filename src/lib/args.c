@@ -1,0 +1,183 @@
+/* Argument splitting and quoting, byte for byte as firewalld's splitArgs/joinArgs (Python shlex).
+ */
+#include <string.h>
+
+#include <tproxy-firewalld/args.h>
+
+#include "util.h"
+
+/*
+ * The states of Python's shlex.read_token() in POSIX mode with whitespace_split=True and no
+ * commenters. Only ASCII bytes are special, so working on UTF-8 bytes gives the same words as
+ * Python working on code points.
+ */
+enum split_state {
+        SPLIT_BLANK, /* between words: shlex's ' ' */
+        SPLIT_WORD,  /* inside an unquoted part: 'a' */
+        SPLIT_SINGLE,
+        SPLIT_DOUBLE,
+};
+
+static bool is_separator(char c)
+{
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int tpfw_args_split(const char *text, char ***ret_argv, TpfwDiag *diag)
+{
+        g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GString) word = g_string_new(NULL);
+        enum split_state state = SPLIT_BLANK;
+        /* A quoted empty piece makes a word even when nothing was added to it ('' -> ""). */
+        bool quoted = false;
+
+        if (!text || !ret_argv)
+                return -EINVAL;
+
+        for (const char *p = text;; p++) {
+                char c = *p;
+
+                switch (state) {
+                case SPLIT_BLANK:
+                case SPLIT_WORD:
+                        if (c == '\0' || is_separator(c)) {
+                                if (state == SPLIT_WORD || quoted) {
+                                        g_ptr_array_add(words, g_strndup(word->str, word->len));
+                                        g_string_truncate(word, 0);
+                                        quoted = false;
+                                }
+                                state = SPLIT_BLANK;
+                                if (c == '\0')
+                                        goto done;
+                        } else if (c == '\\') {
+                                if (p[1] == '\0')
+                                        return tpfw_diag_set(diag, EINVAL, NULL, 0,
+                                                             "No escaped character");
+                                g_string_append_c(word, *++p);
+                                state = SPLIT_WORD;
+                        } else if (c == '\'') {
+                                state = SPLIT_SINGLE;
+                        } else if (c == '"') {
+                                state = SPLIT_DOUBLE;
+                        } else {
+                                g_string_append_c(word, c);
+                                state = SPLIT_WORD;
+                        }
+                        break;
+                case SPLIT_SINGLE:
+                        quoted = true;
+                        if (c == '\0')
+                                return tpfw_diag_set(diag, EINVAL, NULL, 0, "No closing quotation");
+                        if (c == '\'')
+                                state = SPLIT_WORD;
+                        else
+                                g_string_append_c(word, c);
+                        break;
+                case SPLIT_DOUBLE:
+                        quoted = true;
+                        if (c == '\0')
+                                return tpfw_diag_set(diag, EINVAL, NULL, 0, "No closing quotation");
+                        if (c == '"') {
+                                state = SPLIT_WORD;
+                        } else if (c == '\\') {
+                                /* Only \" and \\ are escapes; any other backslash is kept. */
+                                char next = p[1];
+
+                                if (next == '\0')
+                                        return tpfw_diag_set(diag, EINVAL, NULL, 0,
+                                                             "No escaped character");
+                                if (next != '"' && next != '\\')
+                                        g_string_append_c(word, '\\');
+                                g_string_append_c(word, next);
+                                p++;
+                        } else {
+                                g_string_append_c(word, c);
+                        }
+                        break;
+                }
+        }
+done:
+        g_ptr_array_add(words, NULL);
+        *ret_argv = (char **)g_ptr_array_free(g_steal_pointer(&words), FALSE);
+        return 0;
+}
+
+static bool is_safe_char(unsigned char c)
+{
+        return g_ascii_isalnum(c) || strchr("_@%+=:,./-", c) != NULL;
+}
+
+static void append_quoted(GString *out, const char *arg)
+{
+        const char *p;
+
+        for (p = arg; *p; p++)
+                if (!is_safe_char((unsigned char)*p))
+                        break;
+        if (*arg && !*p) {
+                g_string_append(out, arg);
+                return;
+        }
+        g_string_append_c(out, '\'');
+        for (p = arg; *p; p++) {
+                if (*p == '\'')
+                        g_string_append(out, "'\"'\"'");
+                else
+                        g_string_append_c(out, *p);
+        }
+        g_string_append_c(out, '\'');
+}
+
+char *tpfw_args_quote(const char *arg)
+{
+        GString *out;
+
+        if (!arg)
+                return NULL;
+        out = g_string_new(NULL);
+        append_quoted(out, arg);
+        return g_string_free(out, FALSE);
+}
+
+char *tpfw_args_join(const char *const *argv)
+{
+        GString *out = g_string_new(NULL);
+
+        for (size_t i = 0; argv && argv[i]; i++) {
+                if (i > 0)
+                        g_string_append_c(out, ' ');
+                append_quoted(out, argv[i]);
+        }
+        return g_string_free(out, FALSE);
+}
+
+size_t tpfw_strv_length(const char *const *argv)
+{
+        size_t n = 0;
+
+        while (argv && argv[n])
+                n++;
+        return n;
+}
+
+char **tpfw_strv_copy(const char *const *argv)
+{
+        return argv ? g_strdupv((char **)argv) : NULL;
+}
+
+int tpfw_strv_equal(const char *const *a, const char *const *b)
+{
+        size_t i;
+
+        if (!a || !b)
+                return a == b;
+        for (i = 0; a[i] && b[i]; i++)
+                if (strcmp(a[i], b[i]) != 0)
+                        return 0;
+        return a[i] == NULL && b[i] == NULL;
+}
+
+void tpfw_strv_free(char **argv)
+{
+        g_strfreev(argv);
+}

@@ -1,0 +1,754 @@
+/* direct.xml: owners' entries, byte-preserving merge of an owner's ruleset, firewalld's layout. */
+#include <string.h>
+
+#include <tproxy-firewalld/args.h>
+
+#include "direct-private.h"
+#include "util.h"
+
+#define KUMA_CHAIN_PREFIX "KUMA_MESH_"
+#define KUMA_COMMENT_PREFIX "kuma/mesh/transparent/proxy"
+
+/* ---- firewalld's layout (FIREWALLD.md section 3) ---- */
+
+/* saxutils.escape(): only &, < and >. */
+static void append_escaped(GString *out, const char *s)
+{
+        for (; *s; s++) {
+                switch (*s) {
+                case '&':
+                        g_string_append(out, "&amp;");
+                        break;
+                case '<':
+                        g_string_append(out, "&lt;");
+                        break;
+                case '>':
+                        g_string_append(out, "&gt;");
+                        break;
+                default:
+                        g_string_append_c(out, *s);
+                }
+        }
+}
+
+/* saxutils.quoteattr(): "..." unless the value holds " but no ', then '...'. */
+static void append_attribute(GString *out, const char *name, const char *value)
+{
+        bool dq = strchr(value, '"') != NULL, sq = strchr(value, '\'') != NULL;
+        char quote = dq && !sq ? '\'' : '"';
+
+        g_string_append_printf(out, " %s=%c", name, quote);
+        for (const char *s = value; *s; s++) {
+                switch (*s) {
+                case '&':
+                        g_string_append(out, "&amp;");
+                        break;
+                case '<':
+                        g_string_append(out, "&lt;");
+                        break;
+                case '>':
+                        g_string_append(out, "&gt;");
+                        break;
+                case '\n':
+                        g_string_append(out, "&#10;");
+                        break;
+                case '\r':
+                        g_string_append(out, "&#13;");
+                        break;
+                case '\t':
+                        g_string_append(out, "&#9;");
+                        break;
+                case '"':
+                        g_string_append(out, quote == '"' ? "&quot;" : "\"");
+                        break;
+                default:
+                        g_string_append_c(out, *s);
+                }
+        }
+        g_string_append_c(out, quote);
+}
+
+void tpfw_direct_append_chain(GString *out, const char *ipv, const char *table, const char *chain)
+{
+        g_string_append(out, "\n  <chain");
+        append_attribute(out, "ipv", ipv);
+        append_attribute(out, "table", table);
+        append_attribute(out, "chain", chain);
+        g_string_append(out, "/>");
+}
+
+void tpfw_direct_append_rule(GString *out, const char *ipv, const char *table, const char *chain,
+                             int priority, const char *const *argv)
+{
+        g_autofree char *text = tpfw_args_join(argv);
+        char prio[16];
+
+        snprintf(prio, sizeof(prio), "%d", priority);
+        g_string_append(out, "\n  <rule");
+        append_attribute(out, "ipv", ipv);
+        append_attribute(out, "table", table);
+        append_attribute(out, "chain", chain);
+        append_attribute(out, "priority", prio);
+        g_string_append_c(out, '>');
+        append_escaped(out, text ? text : "");
+        g_string_append(out, "</rule>");
+}
+
+size_t tpfw_direct_append_ruleset(GString *out, const TpfwRuleset *rs)
+{
+        g_autoptr(GHashTable) groups =
+                g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify)g_ptr_array_unref);
+        g_autoptr(GPtrArray) order = g_ptr_array_new();
+        g_autofree const TpfwRule **rules = NULL;
+        size_t n = 0, n_rules;
+
+        if (!rs)
+                return 0;
+        /* firewalld groups chains by (ipv, table) in first-seen order */
+        for (size_t i = 0; i < tpfw_ruleset_n_chains(rs); i++) {
+                const TpfwChain *c = tpfw_ruleset_chain(rs, i);
+                char *key = g_strdup_printf("%d\x1f%s", (int)c->ipv, c->table);
+                GPtrArray *g = g_hash_table_lookup(groups, key);
+
+                if (!g) {
+                        g = g_ptr_array_new();
+                        g_hash_table_insert(groups, key, g);
+                        g_ptr_array_add(order, g);
+                } else {
+                        g_free(key);
+                }
+                g_ptr_array_add(g, (gpointer)c);
+        }
+        for (guint i = 0; i < order->len; i++) {
+                GPtrArray *g = order->pdata[i];
+                for (guint j = 0; j < g->len; j++) {
+                        const TpfwChain *c = g->pdata[j];
+                        tpfw_direct_append_chain(out, tpfw_ipv_name(c->ipv), c->table, c->chain);
+                        n++;
+                }
+        }
+        n_rules = tpfw_ruleset_n_rules(rs);
+        rules = tpfw_ruleset_direct_order(rs);
+        for (size_t i = 0; rules && i < n_rules; i++) {
+                const TpfwRule *r = rules[i];
+                if (!r->argv || !r->argv[0])
+                        continue; /* firewalld never writes an empty rule */
+                tpfw_direct_append_rule(out, tpfw_ipv_name(r->ipv), r->table, r->chain,
+                                        r->priority, (const char *const *)r->argv);
+                n++;
+        }
+        return n;
+}
+
+char *tpfw_direct_format_ruleset(const TpfwRuleset *rs)
+{
+        GString *out = g_string_new("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<direct>");
+
+        tpfw_direct_append_ruleset(out, rs);
+        g_string_append(out, "\n</direct>\n");
+        return g_string_free(out, FALSE);
+}
+
+/* ---- references and ownership ---- */
+
+static char *chain_key(const char *ipv, const char *table, const char *chain)
+{
+        return g_strdup_printf("%s\x1f%s\x1f%s", ipv, table, chain);
+}
+
+static bool is_target_option(const char *a)
+{
+        return strcmp(a, "-j") == 0 || strcmp(a, "--jump") == 0 || strcmp(a, "-g") == 0 ||
+               strcmp(a, "--goto") == 0;
+}
+
+static bool is_chain_command(const char *a)
+{
+        static const char *const cmds[] = {"-A", "--append", "-I", "--insert", "-D", "--delete",
+                                           "-R", "--replace", "-N", "--new-chain", "-X",
+                                           "--delete-chain", "-F", "--flush", "-E",
+                                           "--rename-chain", NULL};
+
+        for (size_t i = 0; cmds[i]; i++)
+                if (strcmp(a, cmds[i]) == 0)
+                        return true;
+        return false;
+}
+
+void tpfw_direct_argv_refs(const TpfwEntry *e, DirectRefFn fn, void *userdata)
+{
+        const char *table = e->table;
+
+        if (e->kind == TPFW_ENTRY_CHAIN) {
+                fn(e->table, e->chain, userdata);
+                return;
+        }
+        if (e->kind == TPFW_ENTRY_RULE) {
+                fn(e->table, e->chain, userdata);
+        } else {
+                table = "filter";
+                for (size_t i = 0; e->argv && e->argv[i]; i++)
+                        if ((strcmp(e->argv[i], "-t") == 0 || strcmp(e->argv[i], "--table") == 0) &&
+                            e->argv[i + 1])
+                                table = e->argv[i + 1];
+        }
+        for (size_t i = 0; e->argv && e->argv[i] && e->argv[i + 1]; i++)
+                if (is_target_option(e->argv[i]) ||
+                    (e->kind == TPFW_ENTRY_PASSTHROUGH && is_chain_command(e->argv[i])))
+                        fn(table, e->argv[i + 1], userdata);
+}
+
+/* Who references a chain key. */
+typedef struct RefInfo {
+        bool by_owner;       /* rules tagged for the owner in question */
+        bool by_other_owner; /* rules tagged for another owner */
+        bool by_unmarked;    /* untagged rules and passthroughs */
+} RefInfo;
+
+typedef struct RefCollector {
+        GHashTable *refs; /* chain key -> RefInfo */
+        const char *ipv;
+        int who; /* 0 owner, 1 other owner, 2 unmarked */
+} RefCollector;
+
+static void collect_ref(const char *table, const char *chain, void *userdata)
+{
+        RefCollector *rc = userdata;
+        char *key = chain_key(rc->ipv, table, chain);
+        RefInfo *info = g_hash_table_lookup(rc->refs, key);
+
+        if (!info) {
+                info = g_new0(RefInfo, 1);
+                g_hash_table_insert(rc->refs, key, info);
+        } else {
+                g_free(key);
+        }
+        if (rc->who == 0)
+                info->by_owner = true;
+        else if (rc->who == 1)
+                info->by_other_owner = true;
+        else
+                info->by_unmarked = true;
+}
+
+/* Per-entry owner tags (rules only; NULL when unmarked) and the chain references for owner. */
+typedef struct OwnerView {
+        char **tag;        /* n_entries owner names or NULL */
+        GHashTable *refs;  /* chain key -> RefInfo */
+} OwnerView;
+
+static void owner_view_clear(OwnerView *v, size_t n)
+{
+        for (size_t i = 0; v->tag && i < n; i++)
+                g_free(v->tag[i]);
+        g_free(v->tag);
+        if (v->refs)
+                g_hash_table_unref(v->refs);
+}
+
+static void owner_view_build(const TpfwDirect *d, const char *owner, OwnerView *v)
+{
+        v->tag = g_new0(char *, d->n_entries + 1);
+        v->refs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        for (size_t i = 0; i < d->n_entries; i++) {
+                const TpfwEntry *e = &d->entries[i];
+                RefCollector rc = {v->refs, e->ipv, 2};
+
+                if (e->kind == TPFW_ENTRY_CHAIN)
+                        continue;
+                if (e->kind == TPFW_ENTRY_RULE)
+                        v->tag[i] = tpfw_argv_owner((const char *const *)e->argv);
+                if (v->tag[i])
+                        rc.who = owner && strcmp(v->tag[i], owner) == 0 ? 0 : 1;
+                tpfw_direct_argv_refs(e, collect_ref, &rc);
+        }
+}
+
+static bool entry_ipv(const TpfwEntry *e, TpfwIpv *ret)
+{
+        return tpfw_ipv_from_name(e->ipv, ret) == 0;
+}
+
+static bool is_owner_rule(const TpfwDirect *d, const OwnerView *v, size_t i, const char *owner)
+{
+        TpfwIpv ipv;
+
+        return d->entries[i].kind == TPFW_ENTRY_RULE && v->tag[i] &&
+               strcmp(v->tag[i], owner) == 0 && entry_ipv(&d->entries[i], &ipv);
+}
+
+static bool is_owner_chain(const TpfwDirect *d, const OwnerView *v, size_t i,
+                           const TpfwRuleset *desired)
+{
+        const TpfwEntry *e = &d->entries[i];
+        g_autofree char *key = NULL;
+        const RefInfo *info;
+        bool declared;
+        TpfwIpv ipv;
+
+        if (e->kind != TPFW_ENTRY_CHAIN || !entry_ipv(e, &ipv))
+                return false;
+        key = chain_key(e->ipv, e->table, e->chain);
+        info = g_hash_table_lookup(v->refs, key);
+        if (!info || !info->by_owner)
+                return false;
+        declared = desired && tpfw_ruleset_has_chain(desired, ipv, e->table, e->chain);
+        if (declared)
+                return true;
+        return !info->by_other_owner && !info->by_unmarked &&
+               !tpfw_is_builtin_chain(e->table, e->chain);
+}
+
+static void owner_add_entry(TpfwRuleset *rs, const TpfwEntry *e)
+{
+        TpfwIpv ipv;
+
+        if (!entry_ipv(e, &ipv))
+                return;
+        /* duplicates in the file are one entry for firewalld: -EEXIST is expected */
+        if (e->kind == TPFW_ENTRY_CHAIN)
+                (void)tpfw_ruleset_add_chain(rs, ipv, e->table, e->chain);
+        else
+                (void)tpfw_ruleset_add_rule(rs, ipv, e->table, e->chain, e->priority,
+                                            (const char *const *)e->argv, TPFW_RULE_APPEND, 0);
+}
+
+static int collect_owner(const TpfwDirect *d, const OwnerView *v, const char *owner,
+                         const TpfwRuleset *desired, TpfwRuleset **ret, bool *ret_elements)
+{
+        g_autoptr(TpfwRuleset) rs = tpfw_ruleset_new();
+
+        if (!rs)
+                return -ENOMEM;
+        for (size_t k = 0; k < d->n_elements; k++) {
+                long i = d->elements[k].entry;
+                bool mine;
+
+                if (i < 0)
+                        continue;
+                mine = is_owner_rule(d, v, (size_t)i, owner) ||
+                       is_owner_chain(d, v, (size_t)i, desired);
+                if (!mine)
+                        continue;
+                owner_add_entry(rs, &d->entries[i]);
+                if (ret_elements)
+                        ret_elements[k] = true;
+        }
+        *ret = g_steal_pointer(&rs);
+        return 0;
+}
+
+int tpfw_direct_collect_owner(const TpfwDirect *d, const char *owner, const TpfwRuleset *desired,
+                              TpfwRuleset **ret, GArray **ret_elements)
+{
+        OwnerView v = {0};
+        g_autofree bool *mine = g_new0(bool, d->n_elements + 1);
+        int r;
+
+        owner_view_build(d, owner, &v);
+        r = collect_owner(d, &v, owner, desired, ret, mine);
+        owner_view_clear(&v, d->n_entries);
+        if (r >= 0 && ret_elements) {
+                GArray *a = g_array_new(FALSE, FALSE, sizeof(size_t));
+                for (size_t k = 0; k < d->n_elements; k++)
+                        if (mine[k])
+                                g_array_append_val(a, k);
+                *ret_elements = a;
+        }
+        return r;
+}
+
+int tpfw_direct_owner_ruleset(const TpfwDirect *d, const char *owner, TpfwRuleset **ret,
+                              TpfwDiag *diag)
+{
+        int r;
+
+        if (!tpfw_owner_name_is_valid(owner))
+                return tpfw_diag_set(diag, EINVAL, NULL, 0, "invalid owner name '%s'",
+                                     owner ? owner : "");
+        r = tpfw_direct_collect_owner(d, owner, NULL, ret, NULL);
+        if (r < 0)
+                return tpfw_diag_set(diag, r, d->name, 0, "out of memory");
+        return 0;
+}
+
+/* ---- list of owners ---- */
+
+static int owner_count_cmp(const void *a, const void *b)
+{
+        return strcmp(((const TpfwOwnerCount *)a)->owner, ((const TpfwOwnerCount *)b)->owner);
+}
+
+int tpfw_direct_list_owners(const TpfwDirect *d, TpfwOwnerCount **ret, size_t *ret_n)
+{
+        g_autoptr(GHashTable) counts = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GHashTable) chain_owner =
+                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        static const char mixed[] = "";
+        OwnerView v = {0};
+        GArray *out = g_array_new(FALSE, TRUE, sizeof(TpfwOwnerCount));
+        GHashTableIter it;
+        gpointer value;
+
+        owner_view_build(d, NULL, &v);
+        /* the single tagged owner referencing each chain key ("" when mixed) */
+        for (size_t i = 0; i < d->n_entries; i++) {
+                const TpfwEntry *e = &d->entries[i];
+                g_autoptr(GHashTable) refs = NULL;
+                GHashTableIter ri;
+                gpointer key;
+
+                if (e->kind == TPFW_ENTRY_CHAIN || !v.tag[i])
+                        continue;
+                refs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+                tpfw_direct_argv_refs(e, collect_ref, &(RefCollector){refs, e->ipv, 0});
+                g_hash_table_iter_init(&ri, refs);
+                while (g_hash_table_iter_next(&ri, &key, NULL)) {
+                        const char *cur = g_hash_table_lookup(chain_owner, key);
+                        if (!cur)
+                                g_hash_table_insert(chain_owner, g_strdup(key), v.tag[i]);
+                        else if (strcmp(cur, v.tag[i]) != 0)
+                                g_hash_table_insert(chain_owner, g_strdup(key), (char *)mixed);
+                }
+        }
+        for (size_t i = 0; i < d->n_entries; i++) {
+                const TpfwEntry *e = &d->entries[i];
+                const char *o = NULL;
+                TpfwOwnerCount *c;
+
+                if (e->kind == TPFW_ENTRY_RULE && v.tag[i]) {
+                        o = v.tag[i];
+                } else if (e->kind == TPFW_ENTRY_CHAIN) {
+                        g_autofree char *key = chain_key(e->ipv, e->table, e->chain);
+                        const RefInfo *info = g_hash_table_lookup(v.refs, key);
+                        o = g_hash_table_lookup(chain_owner, key);
+                        if (!o || !*o || (info && info->by_unmarked) ||
+                            tpfw_is_builtin_chain(e->table, e->chain))
+                                continue;
+                }
+                if (!o)
+                        continue;
+                c = g_hash_table_lookup(counts, o);
+                if (!c) {
+                        c = g_new0(TpfwOwnerCount, 1);
+                        c->owner = g_strdup(o);
+                        g_hash_table_insert(counts, c->owner, c);
+                }
+                if (e->kind == TPFW_ENTRY_RULE)
+                        c->rules++;
+                else
+                        c->chains++;
+        }
+        g_hash_table_iter_init(&it, counts);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                g_array_append_val(out, *(TpfwOwnerCount *)value);
+                g_free(value);
+        }
+        owner_view_clear(&v, d->n_entries);
+        qsort(out->data, out->len, sizeof(TpfwOwnerCount), owner_count_cmp);
+        *ret_n = out->len;
+        *ret = (TpfwOwnerCount *)(void *)g_array_free(out, FALSE);
+        return 0;
+}
+
+void tpfw_owner_counts_free(TpfwOwnerCount *counts, size_t n)
+{
+        for (size_t i = 0; counts && i < n; i++)
+                g_free(counts[i].owner);
+        g_free(counts);
+}
+
+/* ---- merge ---- */
+
+static char *rule_key(const char *ipv, const char *table, const char *chain, const char *prio,
+                      const char *const *argv)
+{
+        GString *s = g_string_new(NULL);
+
+        g_string_append_printf(s, "%s\x1f%s\x1f%s\x1f%s", ipv, table, chain, prio ? prio : "");
+        for (size_t i = 0; argv && argv[i]; i++) {
+                g_string_append_c(s, '\x1e');
+                g_string_append(s, argv[i]);
+        }
+        return g_string_free(s, FALSE);
+}
+
+static char *stripped_key(const char *ipv, const char *table, const char *chain,
+                          const char *const *argv)
+{
+        g_auto(GStrv) stripped = tpfw_argv_strip_comment(argv);
+
+        return rule_key(ipv, table, chain, NULL, (const char *const *)stripped);
+}
+
+static char *full_key(const char *ipv, const char *table, const char *chain, int prio,
+                      const char *const *argv)
+{
+        char p[16];
+
+        snprintf(p, sizeof(p), "%d", prio);
+        return rule_key(ipv, table, chain, p, argv);
+}
+
+static const char *first_comment(const char *const *argv)
+{
+        for (size_t i = 0; argv && argv[i] && argv[i + 1]; i++)
+                if (strcmp(argv[i], "--comment") == 0)
+                        return argv[i + 1];
+        return NULL;
+}
+
+static bool refs_kuma_chain(const TpfwEntry *e)
+{
+        if (g_str_has_prefix(e->chain, KUMA_CHAIN_PREFIX))
+                return true;
+        for (size_t i = 0; e->argv && e->argv[i] && e->argv[i + 1]; i++)
+                if (is_target_option(e->argv[i]) &&
+                    g_str_has_prefix(e->argv[i + 1], KUMA_CHAIN_PREFIX))
+                        return true;
+        return false;
+}
+
+/* Sets of what desired holds, for the conflict and adoption checks. */
+typedef struct DesiredIndex {
+        GHashTable *stripped; /* stripped rule keys */
+        GHashTable *full;     /* full rule keys */
+        GHashTable *chains;   /* chain keys */
+} DesiredIndex;
+
+static void desired_index_build(const TpfwRuleset *rs, DesiredIndex *x)
+{
+        x->stripped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        x->full = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        x->chains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        for (size_t i = 0; i < tpfw_ruleset_n_rules(rs); i++) {
+                const TpfwRule *r = tpfw_ruleset_rule(rs, i);
+                const char *ipv = tpfw_ipv_name(r->ipv);
+                const char *const *argv = (const char *const *)r->argv;
+
+                g_hash_table_add(x->stripped, stripped_key(ipv, r->table, r->chain, argv));
+                g_hash_table_add(x->full, full_key(ipv, r->table, r->chain, r->priority, argv));
+        }
+        for (size_t i = 0; i < tpfw_ruleset_n_chains(rs); i++) {
+                const TpfwChain *c = tpfw_ruleset_chain(rs, i);
+                g_hash_table_add(x->chains, chain_key(tpfw_ipv_name(c->ipv), c->table, c->chain));
+        }
+}
+
+static void desired_index_clear(DesiredIndex *x)
+{
+        g_hash_table_unref(x->stripped);
+        g_hash_table_unref(x->full);
+        g_hash_table_unref(x->chains);
+}
+
+/* Number of chains and rules of a that b lacks. */
+static size_t ruleset_difference(const TpfwRuleset *a, const TpfwRuleset *b)
+{
+        DesiredIndex bx;
+        size_t n = 0;
+
+        desired_index_build(b, &bx);
+        for (size_t i = 0; i < tpfw_ruleset_n_chains(a); i++) {
+                const TpfwChain *c = tpfw_ruleset_chain(a, i);
+                g_autofree char *k = chain_key(tpfw_ipv_name(c->ipv), c->table, c->chain);
+                n += !g_hash_table_contains(bx.chains, k);
+        }
+        for (size_t i = 0; i < tpfw_ruleset_n_rules(a); i++) {
+                const TpfwRule *r = tpfw_ruleset_rule(a, i);
+                g_autofree char *k = full_key(tpfw_ipv_name(r->ipv), r->table, r->chain,
+                                              r->priority, (const char *const *)r->argv);
+                n += !g_hash_table_contains(bx.full, k);
+        }
+        desired_index_clear(&bx);
+        return n;
+}
+
+typedef enum Verdict {
+        KEEP = 0,
+        CONFLICT_CHAIN,
+        CONFLICT_RULE,
+} Verdict;
+
+/* Whether a foreign entry collides with desired (DESIGN.md section 3). */
+static Verdict foreign_verdict(const TpfwEntry *e, const char *tag, const DesiredIndex *dx)
+{
+        TpfwIpv ipv;
+
+        if (!entry_ipv(e, &ipv))
+                return KEEP;
+        if (e->kind == TPFW_ENTRY_CHAIN) {
+                g_autofree char *k = chain_key(e->ipv, e->table, e->chain);
+                return g_hash_table_contains(dx->chains, k) ? CONFLICT_CHAIN : KEEP;
+        }
+        if (e->kind == TPFW_ENTRY_RULE && !tag) {
+                g_autofree char *k = stripped_key(e->ipv, e->table, e->chain,
+                                                  (const char *const *)e->argv);
+                return g_hash_table_contains(dx->stripped, k) ? CONFLICT_RULE : KEEP;
+        }
+        return KEEP;
+}
+
+/* What kumactl --store-firewalld left behind (DESIGN.md section 4). */
+static bool is_kuma_legacy(const TpfwEntry *e, const char *tag, const OwnerView *v)
+{
+        if (e->kind == TPFW_ENTRY_CHAIN) {
+                g_autofree char *k = NULL;
+                const RefInfo *info;
+
+                if (!g_str_has_prefix(e->chain, KUMA_CHAIN_PREFIX))
+                        return false;
+                k = chain_key(e->ipv, e->table, e->chain);
+                info = g_hash_table_lookup(v->refs, k);
+                return !info || !info->by_other_owner;
+        }
+        if (e->kind == TPFW_ENTRY_RULE && !tag) {
+                const char *comment = first_comment((const char *const *)e->argv);
+                return refs_kuma_chain(e) ||
+                       (comment && g_str_has_prefix(comment, KUMA_COMMENT_PREFIX));
+        }
+        return false;
+}
+
+static char *describe_entry(const TpfwEntry *e)
+{
+        g_autofree char *args = NULL;
+
+        if (e->kind == TPFW_ENTRY_CHAIN)
+                return g_strdup_printf("<chain ipv=\"%s\" table=\"%s\" chain=\"%s\">", e->ipv,
+                                       e->table, e->chain);
+        args = tpfw_args_join((const char *const *)e->argv);
+        return g_strdup_printf("<rule ipv=\"%s\" table=\"%s\" chain=\"%s\" priority=\"%d\">%s",
+                               e->ipv, e->table, e->chain, e->priority, args ? args : "");
+}
+
+int tpfw_direct_merge(TpfwDirect *d, const char *owner, const TpfwRuleset *desired,
+                      unsigned flags, TpfwMergeResult *result, TpfwDiag *diag)
+{
+        g_autoptr(TpfwRuleset) empty = NULL;
+        g_autoptr(TpfwRuleset) current = NULL;
+        g_autofree bool *remove = NULL;
+        g_autoptr(GString) block = NULL;
+        g_autoptr(GString) out = NULL;
+        TpfwDirect *nd = NULL;
+        OwnerView v = {0};
+        DesiredIndex dx;
+        size_t adopted = 0, insert_at, first_owner = (size_t)-1, n_entries = d->n_entries;
+        int r = 0;
+
+        *result = (TpfwMergeResult){0};
+        if (!tpfw_owner_name_is_valid(owner))
+                return tpfw_diag_set(diag, EINVAL, NULL, 0, "invalid owner name '%s'",
+                                     owner ? owner : "");
+        if (!desired)
+                desired = empty = tpfw_ruleset_new();
+
+        remove = g_new0(bool, d->n_elements + 1);
+        owner_view_build(d, owner, &v);
+        desired_index_build(desired, &dx);
+        r = collect_owner(d, &v, owner, desired, &current, remove);
+        if (r < 0)
+                goto out;
+        for (size_t k = 0; k < d->n_elements; k++) {
+                long i = d->elements[k].entry;
+                const TpfwEntry *e;
+                Verdict verdict;
+                bool legacy;
+
+                if (remove[k]) {
+                        if (first_owner == (size_t)-1)
+                                first_owner = k;
+                        continue;
+                }
+                if (i < 0)
+                        continue;
+                e = &d->entries[i];
+                verdict = foreign_verdict(e, v.tag[i], &dx);
+                legacy = (flags & TPFW_MERGE_ADOPT_KUMA_LEGACY) &&
+                         (is_kuma_legacy(e, v.tag[i], &v) || verdict == CONFLICT_RULE);
+                if (legacy || (verdict != KEEP && (flags & TPFW_MERGE_ADOPT))) {
+                        remove[k] = true;
+                        adopted++;
+                } else if (verdict != KEEP) {
+                        g_autofree char *what = describe_entry(e);
+                        r = tpfw_diag_set(
+                                diag, EEXIST, d->name, e->line,
+                                verdict == CONFLICT_CHAIN
+                                        ? "conflict: %s is declared by someone other than owner "
+                                          "'%s'; use --adopt to take it over"
+                                        : "conflict: %s is an unmarked copy of a rule of owner "
+                                          "'%s'; use --adopt to take it over",
+                                what, owner);
+                        goto out;
+                }
+        }
+
+        if (adopted == 0 && tpfw_ruleset_equal(current, desired))
+                goto out; /* nothing to do: bytes untouched */
+
+        if (!tpfw_direct_is_editable(d, diag)) {
+                r = -EOPNOTSUPP;
+                goto out;
+        }
+
+        block = g_string_new(NULL);
+        tpfw_direct_append_ruleset(block, desired);
+        out = g_string_sized_new(d->len + block->len + 64);
+        if (d->layout.root_self_closing) {
+                g_string_append_len(out, d->data, (gssize)d->layout.root_start);
+                g_string_append(out, "<direct>");
+                g_string_append_len(out, block->str, (gssize)block->len);
+                g_string_append(out, "\n</direct>");
+                g_string_append_len(out, d->data + d->layout.root_tag_end,
+                                    (gssize)(d->len - d->layout.root_tag_end));
+        } else {
+                size_t pos = 0;
+                bool inserted = false;
+
+                if (first_owner != (size_t)-1)
+                        insert_at = d->elements[first_owner].span.ws_start;
+                else if (d->n_elements > 0)
+                        insert_at = d->elements[d->n_elements - 1].span.end;
+                else
+                        insert_at = d->layout.root_tag_end;
+                for (size_t k = 0; k <= d->n_elements; k++) {
+                        const DirectSpan *s = k < d->n_elements ? &d->elements[k].span : NULL;
+                        size_t until = s ? s->ws_start : d->len;
+
+                        if (s && !remove[k])
+                                continue;
+                        /* insert_at never lies inside a removed range */
+                        if (!inserted && insert_at <= until) {
+                                g_string_append_len(out, d->data + pos,
+                                                    (gssize)(insert_at - pos));
+                                g_string_append_len(out, block->str, (gssize)block->len);
+                                pos = insert_at;
+                                inserted = true;
+                        }
+                        g_string_append_len(out, d->data + pos, (gssize)(until - pos));
+                        if (s)
+                                pos = s->end;
+                }
+        }
+
+        r = tpfw_direct_parse(d->name, out->str, out->len, &nd, diag);
+        if (r < 0) {
+                tpfw_diag_prefix(diag, "internal error: the merged file does not parse");
+                r = -EPROTO;
+                goto out;
+        }
+        result->changed = true;
+        result->added = ruleset_difference(desired, current);
+        result->removed = ruleset_difference(current, desired) + adopted;
+        {
+                TpfwDirect tmp = *d;
+                *d = *nd;
+                *nd = tmp;
+        }
+        tpfw_direct_free(nd);
+out:
+        desired_index_clear(&dx);
+        owner_view_clear(&v, n_entries);
+        return r;
+}

@@ -1,0 +1,558 @@
+/* direct.xml: parse and validate as firewalld 1.3.3 does, entries, owners, accessors. */
+#include <string.h>
+
+#include <libxml/parserInternals.h>
+#include <libxml/xmlstring.h>
+
+#include <tproxy-firewalld/args.h>
+
+#include "direct-private.h"
+#include "util.h"
+
+/* ---- libxml2 error capture ---- */
+
+typedef struct ParseCapture {
+        char *message; /* first error, without trailing newline */
+        unsigned line;
+        bool doctype;
+        unsigned doctype_line;
+} ParseCapture;
+
+static void capture_error(void *userdata, xmlErrorPtr error)
+{
+        xmlParserCtxtPtr ctxt = userdata;
+        ParseCapture *cap = ctxt ? ctxt->_private : NULL;
+
+        if (!cap || !error || error->level < XML_ERR_ERROR || cap->message)
+                return;
+        /* firewalld parses without namespaces: "x:owner" is a plain (unexpected) name there. */
+        if (error->domain == XML_FROM_NAMESPACE)
+                return;
+        cap->message = g_strstrip(g_strdup(error->message ? error->message : "parse error"));
+        cap->line = error->line > 0 ? (unsigned)error->line : 0;
+}
+
+/* firewalld never writes a DOCTYPE; refusing it keeps entity tricks out of the picture. */
+static void refuse_doctype(void *userdata, const xmlChar *name, const xmlChar *external_id,
+                           const xmlChar *system_id)
+{
+        xmlParserCtxtPtr ctxt = userdata;
+        ParseCapture *cap = ctxt->_private;
+
+        cap->doctype = true;
+        cap->doctype_line = ctxt->input ? (unsigned)ctxt->input->line : 0;
+        xmlStopParser(ctxt);
+}
+
+/* ---- small helpers ---- */
+
+static const char *const known_elements[] = {"direct", "chain", "rule", "passthrough", NULL};
+
+static char *qualified_name(const xmlNs *ns, const xmlChar *name)
+{
+        if (ns && ns->prefix)
+                return g_strdup_printf("%s:%s", (const char *)ns->prefix, (const char *)name);
+        return g_strdup((const char *)name);
+}
+
+static bool str_in(const char *s, const char *const *list)
+{
+        for (size_t i = 0; list[i]; i++)
+                if (strcmp(s, list[i]) == 0)
+                        return true;
+        return false;
+}
+
+static char *attr_value(xmlNodePtr node, const char *name)
+{
+        xmlAttrPtr a = xmlHasNsProp(node, (const xmlChar *)name, NULL);
+        g_autofree char *v = NULL;
+        xmlChar *x;
+
+        if (!a || a->type != XML_ATTRIBUTE_NODE)
+                return NULL;
+        x = xmlNodeListGetString(node->doc, a->children, 1);
+        v = g_strdup(x ? (const char *)x : "");
+        tpfw_xml_free(x);
+        return g_steal_pointer(&v);
+}
+
+/* Python's str.isspace() for the characters int() strips. */
+static bool py_isspace(gunichar c)
+{
+        return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
+               c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+               c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+int tpfw_direct_parse_priority(const char *text, int *ret)
+{
+        const char *p = text, *end;
+        gint64 value = 0;
+        bool negative = false, overflow = false, need_digit = true;
+
+        if (!text || !g_utf8_validate(text, -1, NULL))
+                return -EINVAL;
+        end = text + strlen(text);
+        while (p < end && py_isspace(g_utf8_get_char(p)))
+                p = g_utf8_next_char(p);
+        while (end > p) {
+                const char *prev = g_utf8_find_prev_char(p, end);
+                if (!prev || !py_isspace(g_utf8_get_char(prev)))
+                        break;
+                end = prev;
+        }
+        if (p < end && (*p == '+' || *p == '-')) {
+                negative = *p == '-';
+                p++;
+        }
+        if (p >= end)
+                return -EINVAL;
+        while (p < end) {
+                gunichar c = g_utf8_get_char(p);
+                int digit = g_unichar_digit_value(c);
+
+                if (c == '_') {
+                        /* single underscores between digits only */
+                        if (need_digit)
+                                return -EINVAL;
+                        need_digit = true;
+                } else if (digit >= 0) {
+                        need_digit = false;
+                        if (!overflow) {
+                                value = value * 10 + digit;
+                                if (value > (gint64)G_MAXINT32 + 1)
+                                        overflow = true;
+                        }
+                } else {
+                        return -EINVAL;
+                }
+                p = g_utf8_next_char(p);
+        }
+        if (need_digit)
+                return -EINVAL;
+        if (negative)
+                value = -value;
+        if (overflow || value > G_MAXINT32 || value < G_MININT32)
+                return -ERANGE;
+        *ret = (int)value;
+        return 0;
+}
+
+static bool table_valid(const char *ipv, const char *table)
+{
+        static const char *const ip_tables[] = {"filter", "nat", "mangle", "raw", "security", NULL};
+        static const char *const eb_tables[] = {"filter", "nat", "broute", NULL};
+
+        return str_in(table, strcmp(ipv, "eb") == 0 ? eb_tables : ip_tables);
+}
+
+static bool ipv_valid(const char *ipv)
+{
+        return strcmp(ipv, "ipv4") == 0 || strcmp(ipv, "ipv6") == 0 || strcmp(ipv, "eb") == 0;
+}
+
+static void entry_clear(TpfwEntry *e)
+{
+        g_free(e->ipv);
+        g_free(e->table);
+        g_free(e->chain);
+        tpfw_strv_free(e->argv);
+        *e = (TpfwEntry){0};
+}
+
+/* ---- validation of the tree ---- */
+
+typedef struct Validator {
+        const char *name;
+        TpfwDiag *diag;
+        xmlNodePtr *nodes;  /* element children of the root */
+        DirectSpan *spans;  /* same length as nodes, or NULL */
+        GArray *entries;    /* TpfwEntry */
+        GArray *elements;   /* DirectElement */
+} Validator;
+
+static unsigned node_line(const Validator *v, xmlNodePtr node, size_t index)
+{
+        if (v->spans && index != (size_t)-1)
+                return v->spans[index].line;
+        return (unsigned)xmlGetLineNo(node);
+}
+
+/* firewalld's parser_check_element_attrs(): required attributes first, then unexpected ones. */
+static int check_attributes(Validator *v, xmlNodePtr node, const char *ename,
+                            const char *const *required, unsigned line)
+{
+        for (size_t i = 0; required && required[i]; i++)
+                if (!xmlHasNsProp(node, (const xmlChar *)required[i], NULL))
+                        return tpfw_diag_set(v->diag, EINVAL, v->name, line,
+                                             "Missing attribute %s for %s", required[i], ename);
+        for (xmlNsPtr ns = node->nsDef; ns; ns = ns->next) {
+                g_autofree char *a = ns->prefix ? g_strdup_printf("xmlns:%s", ns->prefix)
+                                                : g_strdup("xmlns");
+                return tpfw_diag_set(v->diag, EINVAL, v->name, line,
+                                     "%s: Unexpected attribute %s", ename, a);
+        }
+        for (xmlAttrPtr a = node->properties; a; a = a->next) {
+                g_autofree char *an = qualified_name(a->ns, a->name);
+                if (!required || !str_in(an, required))
+                        return tpfw_diag_set(v->diag, EINVAL, v->name, line,
+                                             "%s: Unexpected attribute %s", ename, an);
+        }
+        return 0;
+}
+
+/* Entries hold text only; firewalld would silently drop the text before a nested element. */
+static int collect_text(Validator *v, xmlNodePtr node, const char *ename, GString *text)
+{
+        for (xmlNodePtr c = node->children; c; c = c->next) {
+                if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+                        g_string_append(text, c->content ? (const char *)c->content : "");
+                } else if (c->type == XML_ELEMENT_NODE) {
+                        g_autofree char *cn = qualified_name(c->ns, c->name);
+                        unsigned line = (unsigned)xmlGetLineNo(c);
+
+                        if (!str_in(cn, known_elements))
+                                return tpfw_diag_set(v->diag, EINVAL, v->name, line,
+                                                     "Unexpected element %s", cn);
+                        if (strcmp(cn, "direct") == 0)
+                                return tpfw_diag_set(v->diag, EINVAL, v->name, line,
+                                                     "More than one direct tag.");
+                        return tpfw_diag_set(v->diag, EINVAL, v->name, line,
+                                             "Unexpected element %s inside %s (elements cannot "
+                                             "be nested)",
+                                             cn, ename);
+                } else if (c->type == XML_ENTITY_REF_NODE) {
+                        return tpfw_diag_set(v->diag, EINVAL, v->name, (unsigned)xmlGetLineNo(c),
+                                             "entity references are not supported");
+                }
+        }
+        for (size_t i = 0; i < text->len; i++)
+                if (text->str[i] == '\n')
+                        text->str[i] = ' ';
+        return 0;
+}
+
+static int split_text(Validator *v, const char *text, unsigned line, char ***ret)
+{
+        TpfwDiag d = TPFW_DIAG_INIT;
+        int r = tpfw_args_split(text, ret, &d);
+
+        if (r < 0) {
+                r = tpfw_diag_set(v->diag, r == -ENOMEM ? ENOMEM : EINVAL, v->name, line, "%s",
+                                  d.message ? d.message : "cannot split arguments");
+                tpfw_diag_clear(&d);
+        }
+        return r;
+}
+
+static int validate_element(Validator *v, xmlNodePtr node, size_t index)
+{
+        static const char *const chain_attrs[] = {"ipv", "table", "chain", NULL};
+        static const char *const rule_attrs[] = {"ipv", "table", "chain", "priority", NULL};
+        static const char *const passthrough_attrs[] = {"ipv", NULL};
+        g_autofree char *ename = qualified_name(node->ns, node->name);
+        unsigned line = node_line(v, node, index);
+        g_autoptr(GString) text = g_string_new(NULL);
+        TpfwEntry e = {.line = line};
+        DirectElement el = {.entry = -1};
+        int r;
+
+        if (v->spans)
+                el.span = v->spans[index];
+        if (!str_in(ename, known_elements))
+                return tpfw_diag_set(v->diag, EINVAL, v->name, line, "Unexpected element %s",
+                                     ename);
+        if (strcmp(ename, "direct") == 0) {
+                r = check_attributes(v, node, ename, NULL, line);
+                if (r < 0)
+                        return r;
+                return tpfw_diag_set(v->diag, EINVAL, v->name, line, "More than one direct tag.");
+        }
+
+        if (strcmp(ename, "chain") == 0) {
+                r = check_attributes(v, node, ename, chain_attrs, line);
+                if (r < 0)
+                        return r;
+                e.kind = TPFW_ENTRY_CHAIN;
+                e.ipv = attr_value(node, "ipv");
+                e.table = attr_value(node, "table");
+                e.chain = attr_value(node, "chain");
+                if (!ipv_valid(e.ipv))
+                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line, "invalid ipv '%s'", e.ipv);
+                else if (!table_valid(e.ipv, e.table))
+                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line,
+                                          "invalid table '%s' for %s", e.table, e.ipv);
+                else
+                        r = collect_text(v, node, ename, text);
+        } else if (strcmp(ename, "rule") == 0) {
+                g_autofree char *prio = NULL;
+                int pr;
+
+                r = check_attributes(v, node, ename, rule_attrs, line);
+                if (r < 0)
+                        return r;
+                e.kind = TPFW_ENTRY_RULE;
+                e.ipv = attr_value(node, "ipv");
+                e.table = attr_value(node, "table");
+                e.chain = attr_value(node, "chain");
+                prio = attr_value(node, "priority");
+                if (!ipv_valid(e.ipv)) {
+                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line, "invalid ipv '%s'", e.ipv);
+                        goto out;
+                }
+                pr = tpfw_direct_parse_priority(prio, &e.priority);
+                r = collect_text(v, node, ename, text);
+                if (r < 0 || text->len == 0)
+                        goto out; /* firewalld ignores a rule without text, priority unchecked */
+                if (pr == -ERANGE)
+                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line,
+                                          "priority '%s' is outside the 32-bit range firewalld's "
+                                          "D-Bus interface carries (not supported)",
+                                          prio);
+                else if (pr < 0)
+                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line,
+                                          "invalid priority '%s'", prio);
+                else if ((r = split_text(v, text->str, line, &e.argv)) >= 0 &&
+                         !table_valid(e.ipv, e.table))
+                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line,
+                                          "invalid table '%s' for %s", e.table, e.ipv);
+        } else {
+                r = check_attributes(v, node, ename, passthrough_attrs, line);
+                if (r < 0)
+                        return r;
+                e.kind = TPFW_ENTRY_PASSTHROUGH;
+                e.ipv = attr_value(node, "ipv");
+                r = collect_text(v, node, ename, text);
+                if (r < 0 || text->len == 0)
+                        goto out; /* ignored by firewalld, ipv unchecked */
+                r = split_text(v, text->str, line, &e.argv);
+                if (r >= 0 && !ipv_valid(e.ipv))
+                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line, "invalid ipv '%s'", e.ipv);
+        }
+out:
+        if (r < 0) {
+                entry_clear(&e);
+                return r;
+        }
+        if (e.kind == TPFW_ENTRY_CHAIN || text->len > 0) {
+                el.entry = (long)v->entries->len;
+                g_array_append_val(v->entries, e);
+        } else {
+                entry_clear(&e);
+        }
+        g_array_append_val(v->elements, el);
+        return 0;
+}
+
+/* ---- document ---- */
+
+static void direct_clear(TpfwDirect *d)
+{
+        for (size_t i = 0; i < d->n_entries; i++)
+                entry_clear(&d->entries[i]);
+        g_free(d->entries);
+        g_free(d->elements);
+        tpfw_direct_layout_clear(&d->layout);
+        g_free(d->name);
+        g_free(d->data);
+        g_free(d->not_editable_reason);
+        *d = (TpfwDirect){0};
+}
+
+TpfwDirect *tpfw_direct_free(TpfwDirect *d)
+{
+        if (d) {
+                direct_clear(d);
+                g_free(d);
+        }
+        return NULL;
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwDirect, tpfw_direct_free)
+
+static bool is_utf16_bom(const char *data, size_t len)
+{
+        return len >= 2 && (memcmp(data, "\xFF\xFE", 2) == 0 || memcmp(data, "\xFE\xFF", 2) == 0);
+}
+
+/* Decides whether the raw bytes may be edited in place, and if so scans their layout. */
+static void study_encoding(TpfwDirect *d, const xmlDoc *doc, size_t n_children)
+{
+        const char *enc = doc->encoding ? (const char *)doc->encoding : NULL;
+
+        if (is_utf16_bom(d->data, d->len) || memchr(d->data, '\0', d->len)) {
+                d->not_editable_reason = g_strdup("it is encoded in UTF-16");
+                return;
+        }
+        if (enc && g_ascii_strcasecmp(enc, "utf-8") != 0 && g_ascii_strcasecmp(enc, "utf8") != 0) {
+                d->not_editable_reason = g_strdup_printf("it is encoded in %s", enc);
+                return;
+        }
+        if (!g_utf8_validate_len(d->data, d->len, NULL)) {
+                d->not_editable_reason = g_strdup("it is not valid UTF-8");
+                return;
+        }
+        if (tpfw_direct_scan(d->data, d->len, &d->layout) < 0 || d->layout.n_spans != n_children) {
+                tpfw_direct_layout_clear(&d->layout);
+                d->not_editable_reason = g_strdup("its layout was not understood");
+                return;
+        }
+        d->editable = true;
+}
+
+static int parse_xml(const char *name, const char *data, size_t len, xmlDoc **ret_doc,
+                     TpfwDiag *diag)
+{
+        g_autoptr(xmlParserCtxt) ctxt = NULL;
+        ParseCapture cap = {0};
+        xmlStructuredErrorFunc saved_handler = xmlStructuredError;
+        void *saved_context = xmlStructuredErrorContext;
+        xmlDocPtr doc;
+        int r = 0;
+
+        ctxt = xmlNewParserCtxt();
+        if (!ctxt)
+                return tpfw_diag_set(diag, ENOMEM, name, 0, "out of memory");
+        ctxt->_private = &cap;
+        ctxt->sax->serror = capture_error;
+        ctxt->sax->internalSubset = refuse_doctype;
+        /* Some libxml2 paths report through the thread's global handler: capture those too. */
+        xmlSetStructuredErrorFunc(ctxt, capture_error);
+        doc = xmlCtxtReadMemory(ctxt, data, (int)len, name, NULL,
+                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                        XML_PARSE_BIG_LINES);
+        xmlSetStructuredErrorFunc(saved_context, saved_handler);
+
+        if (cap.doctype) {
+                r = tpfw_diag_set(diag, EINVAL, name, cap.doctype_line,
+                                  "DOCTYPE declarations are not supported (firewalld never writes "
+                                  "one; remove it)");
+        } else if (!doc || !ctxt->wellFormed) {
+                r = tpfw_diag_set(diag, EINVAL, name, cap.message ? cap.line : 1,
+                                  "Not a valid file: %s",
+                                  cap.message ? cap.message : "not well-formed");
+        }
+        g_free(cap.message);
+        if (r < 0) {
+                if (doc)
+                        xmlFreeDoc(doc);
+                return r;
+        }
+        *ret_doc = doc;
+        return 0;
+}
+
+int tpfw_direct_parse(const char *name, const char *data, size_t len, TpfwDirect **ret,
+                      TpfwDiag *diag)
+{
+        g_autoptr(TpfwDirect) d = NULL;
+        g_autoptr(xmlDoc) doc = NULL;
+        g_autoptr(GPtrArray) nodes = g_ptr_array_new();
+        g_autoptr(GArray) entries = g_array_new(FALSE, TRUE, sizeof(TpfwEntry));
+        g_autoptr(GArray) elements = g_array_new(FALSE, TRUE, sizeof(DirectElement));
+        g_autofree char *root_name = NULL;
+        xmlNodePtr root;
+        Validator v;
+        int r;
+
+        if (!name)
+                name = "direct.xml";
+        if (len > TPFW_DIRECT_MAX_SIZE)
+                return tpfw_diag_set(diag, EFBIG, name, 0,
+                                     "file is too large (%zu bytes, the limit is %u bytes)", len,
+                                     TPFW_DIRECT_MAX_SIZE);
+        if (len == 0 || !data)
+                return tpfw_diag_set(diag, EINVAL, name, 1, "Not a valid file: no element found");
+        if (!is_utf16_bom(data, len) && memchr(data, '\0', len))
+                return tpfw_diag_set(diag, EINVAL, name, 0,
+                                     "Not a valid file: it contains a NUL byte");
+
+        r = parse_xml(name, data, len, &doc, diag);
+        if (r < 0)
+                return r;
+        root = xmlDocGetRootElement(doc);
+        if (!root)
+                return tpfw_diag_set(diag, EINVAL, name, 1, "Not a valid file: no element found");
+
+        d = g_new0(TpfwDirect, 1);
+        d->name = g_strdup(name);
+        d->data = g_malloc(len + 1);
+        memcpy(d->data, data, len);
+        d->data[len] = '\0';
+        d->len = len;
+
+        for (xmlNodePtr c = root->children; c; c = c->next)
+                if (c->type == XML_ELEMENT_NODE)
+                        g_ptr_array_add(nodes, c);
+        study_encoding(d, doc, nodes->len);
+
+        v = (Validator){
+                .name = name,
+                .diag = diag,
+                .nodes = (xmlNodePtr *)nodes->pdata,
+                .spans = d->editable ? d->layout.spans : NULL,
+                .entries = entries,
+                .elements = elements,
+        };
+        root_name = qualified_name(root->ns, root->name);
+        if (strcmp(root_name, "direct") != 0)
+                return tpfw_diag_set(diag, EINVAL, name, (unsigned)xmlGetLineNo(root),
+                                     "Unexpected element %s (the root element must be direct)",
+                                     root_name);
+        r = check_attributes(&v, root, "direct", NULL, (unsigned)xmlGetLineNo(root));
+        if (r < 0)
+                return r;
+        for (guint i = 0; i < nodes->len; i++) {
+                r = validate_element(&v, nodes->pdata[i], i);
+                if (r < 0) {
+                        for (guint j = 0; j < entries->len; j++)
+                                entry_clear(&g_array_index(entries, TpfwEntry, j));
+                        return r;
+                }
+        }
+        d->n_entries = entries->len;
+        d->entries = (TpfwEntry *)(void *)g_array_free(g_steal_pointer(&entries), FALSE);
+        d->n_elements = elements->len;
+        d->elements = (DirectElement *)(void *)g_array_free(g_steal_pointer(&elements), FALSE);
+        *ret = g_steal_pointer(&d);
+        return 0;
+}
+
+TpfwDirect *tpfw_direct_new_empty(const char *name)
+{
+        static const char empty[] = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<direct>\n</direct>\n";
+        TpfwDirect *d = NULL;
+
+        if (tpfw_direct_parse(name, empty, sizeof(empty) - 1, &d, NULL) < 0)
+                return NULL;
+        return d;
+}
+
+size_t tpfw_direct_n_entries(const TpfwDirect *d)
+{
+        return d ? d->n_entries : 0;
+}
+
+const TpfwEntry *tpfw_direct_entry(const TpfwDirect *d, size_t i)
+{
+        return d && i < d->n_entries ? &d->entries[i] : NULL;
+}
+
+bool tpfw_direct_is_editable(const TpfwDirect *d, TpfwDiag *diag)
+{
+        if (d->editable)
+                return true;
+        tpfw_diag_set(diag, EOPNOTSUPP, d->name, 0,
+                      "cannot edit this file in place because %s; the tool only edits UTF-8 "
+                      "files (convert it to UTF-8, or let firewalld rewrite it)",
+                      d->not_editable_reason ? d->not_editable_reason : "of its encoding");
+        return false;
+}
+
+const char *tpfw_direct_data(const TpfwDirect *d, size_t *ret_len)
+{
+        if (ret_len)
+                *ret_len = d->len;
+        return d->data;
+}

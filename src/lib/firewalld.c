@@ -1,0 +1,615 @@
+/* firewalld over D-Bus (libdbus-1): running?, reload, state, direct entries, runtime edits. */
+#include <dbus/dbus.h>
+#include <errno.h>
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tproxy-firewalld/args.h>
+#include <tproxy-firewalld/firewalld.h>
+
+#include "util.h"
+
+#define FW_BUS_NAME "org.fedoraproject.FirewallD1"
+#define FW_PATH "/org/fedoraproject/FirewallD1"
+#define FW_CONFIG_PATH "/org/fedoraproject/FirewallD1/config"
+#define FW_IFACE "org.fedoraproject.FirewallD1"
+#define FW_DIRECT_IFACE "org.fedoraproject.FirewallD1.direct"
+#define FW_CONFIG_IFACE "org.fedoraproject.FirewallD1.config"
+#define FW_CONFIG_DIRECT_IFACE "org.fedoraproject.FirewallD1.config.direct"
+#define FW_EXCEPTION "org.fedoraproject.FirewallD1.Exception"
+#define FW_NOT_AUTHORIZED "org.fedoraproject.FirewallD1.NotAuthorizedException"
+#define PROPERTIES_IFACE "org.freedesktop.DBus.Properties"
+
+#define FW_DEFAULT_TIMEOUT_MS 30000
+
+struct TpfwFirewalld {
+        DBusConnection *conn;
+        int timeout_ms;
+};
+
+static void fw_dbus_error_free(DBusError *e)
+{
+        dbus_error_free(e);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DBusError, fw_dbus_error_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DBusMessage, dbus_message_unref)
+
+/* D-Bus error texts may span lines (iptables-restore output); a diag is one line. */
+static char *one_line(const char *text)
+{
+        GString *s = g_string_new(NULL);
+        const char *p = text ? text : "";
+
+        while (*p) {
+                if (*p == '\n' || *p == '\r') {
+                        /* Fold the break and the whitespace around it into one space. */
+                        while (s->len > 0 &&
+                               (s->str[s->len - 1] == ' ' || s->str[s->len - 1] == '\t'))
+                                g_string_truncate(s, s->len - 1);
+                        while (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
+                                p++;
+                        if (s->len > 0 && *p)
+                                g_string_append_c(s, ' ');
+                        continue;
+                }
+                g_string_append_c(s, *p++);
+        }
+        while (s->len > 0 && (s->str[s->len - 1] == ' ' || s->str[s->len - 1] == '\t'))
+                g_string_truncate(s, s->len - 1);
+        return g_string_free(s, FALSE);
+}
+
+/* True when firewalld's exception message carries code ("CODE" or "CODE: ..."). */
+static bool exception_has_code(const DBusError *e, const char *code)
+{
+        size_t n = strlen(code);
+
+        return dbus_error_has_name(e, FW_EXCEPTION) && e->message &&
+               strncmp(e->message, code, n) == 0 && (e->message[n] == ':' || e->message[n] == '\0');
+}
+
+static int map_error(const TpfwFirewalld *fw, const DBusError *e, TpfwDiag *diag)
+{
+        g_autofree char *msg = one_line(e->message);
+
+        if (dbus_error_has_name(e, DBUS_ERROR_SERVICE_UNKNOWN) ||
+            dbus_error_has_name(e, DBUS_ERROR_NAME_HAS_NO_OWNER))
+                return tpfw_diag_set(diag, ESRCH, NULL, 0, "firewalld is not running");
+        if (dbus_error_has_name(e, FW_NOT_AUTHORIZED) ||
+            dbus_error_has_name(e, DBUS_ERROR_ACCESS_DENIED) ||
+            dbus_error_has_name(e, DBUS_ERROR_AUTH_FAILED) ||
+            dbus_error_has_name(e, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"))
+                return tpfw_diag_set(diag, EACCES, NULL, 0,
+                                     "not authorised to talk to firewalld (run as root)");
+        if (dbus_error_has_name(e, DBUS_ERROR_NO_REPLY) ||
+            dbus_error_has_name(e, DBUS_ERROR_TIMEOUT) ||
+            dbus_error_has_name(e, DBUS_ERROR_TIMED_OUT))
+                return tpfw_diag_set(diag, ETIMEDOUT, NULL, 0,
+                                     "firewalld did not answer within %d ms", fw->timeout_ms);
+        if (dbus_error_has_name(e, FW_EXCEPTION))
+                return tpfw_diag_set(diag, EIO, NULL, 0, "%s", msg);
+        if (dbus_error_has_name(e, DBUS_ERROR_NO_MEMORY))
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        if (dbus_error_has_name(e, DBUS_ERROR_DISCONNECTED) ||
+            dbus_error_has_name(e, DBUS_ERROR_NO_SERVER))
+                return tpfw_diag_set(diag, ECONNRESET, NULL, 0,
+                                     "lost the connection to the system bus: %s", msg);
+        return tpfw_diag_set(diag, EIO, NULL, 0, "firewalld: %s: %s", e->name, msg);
+}
+
+/*
+ * Sends msg and waits for the reply. An org.fedoraproject.FirewallD1.Exception whose code is
+ * ignore_code (may be NULL) counts as success with no reply (*ret_reply = NULL).
+ */
+static int fw_call(TpfwFirewalld *fw, DBusMessage *msg, const char *ignore_code,
+                   DBusMessage **ret_reply, TpfwDiag *diag)
+{
+        g_auto(DBusError) e = DBUS_ERROR_INIT;
+        DBusMessage *reply;
+
+        reply = dbus_connection_send_with_reply_and_block(fw->conn, msg, fw->timeout_ms, &e);
+        if (!reply) {
+                if (ignore_code && exception_has_code(&e, ignore_code)) {
+                        if (ret_reply)
+                                *ret_reply = NULL;
+                        return 0;
+                }
+                return map_error(fw, &e, diag);
+        }
+        if (ret_reply)
+                *ret_reply = reply;
+        else
+                dbus_message_unref(reply);
+        return 0;
+}
+
+static DBusMessage *new_call(const char *path, const char *iface, const char *method)
+{
+        return dbus_message_new_method_call(FW_BUS_NAME, path, iface, method);
+}
+
+static int bad_reply(TpfwDiag *diag, const char *method)
+{
+        return tpfw_diag_set(diag, EBADMSG, NULL, 0, "unexpected reply from firewalld to %s",
+                             method);
+}
+
+int tpfw_firewalld_connect(int timeout_ms, TpfwFirewalld **ret, TpfwDiag *diag)
+{
+        g_auto(DBusError) e = DBUS_ERROR_INIT;
+        TpfwFirewalld *fw;
+        DBusConnection *conn;
+
+        conn = dbus_bus_get_private(DBUS_BUS_SYSTEM, &e);
+        if (!conn) {
+                g_autofree char *msg = one_line(e.message);
+                int err = ECONNREFUSED;
+
+                if (dbus_error_has_name(&e, DBUS_ERROR_NO_MEMORY))
+                        err = ENOMEM;
+                else if (dbus_error_has_name(&e, DBUS_ERROR_FILE_NOT_FOUND))
+                        err = ENOENT;
+                else if (dbus_error_has_name(&e, DBUS_ERROR_ACCESS_DENIED))
+                        err = EACCES;
+                return tpfw_diag_set(diag, err, NULL, 0, "cannot connect to the system bus: %s",
+                                     msg);
+        }
+        /* A library must not exit its caller when the bus goes away. */
+        dbus_connection_set_exit_on_disconnect(conn, FALSE);
+
+        fw = calloc(1, sizeof(*fw));
+        if (!fw) {
+                dbus_connection_close(conn);
+                dbus_connection_unref(conn);
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        }
+        fw->conn = conn;
+        fw->timeout_ms = timeout_ms > 0 ? timeout_ms : FW_DEFAULT_TIMEOUT_MS;
+        *ret = fw;
+        return 0;
+}
+
+TpfwFirewalld *tpfw_firewalld_free(TpfwFirewalld *fw)
+{
+        if (!fw)
+                return NULL;
+        if (fw->conn) {
+                dbus_connection_close(fw->conn);
+                dbus_connection_unref(fw->conn);
+        }
+        free(fw);
+        return NULL;
+}
+
+bool tpfw_firewalld_is_running(TpfwFirewalld *fw)
+{
+        g_autoptr(DBusMessage) msg = NULL;
+        g_autoptr(DBusMessage) reply = NULL;
+        g_auto(DBusError) e = DBUS_ERROR_INIT;
+        const char *name = FW_BUS_NAME;
+        dbus_bool_t has_owner = FALSE;
+
+        if (!fw)
+                return false;
+        msg = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS,
+                                           "NameHasOwner");
+        if (!msg || !dbus_message_append_args(msg, DBUS_TYPE_STRING, &name, DBUS_TYPE_INVALID))
+                return false;
+        reply = dbus_connection_send_with_reply_and_block(fw->conn, msg, fw->timeout_ms, &e);
+        if (!reply)
+                return false;
+        if (!dbus_message_get_args(reply, &e, DBUS_TYPE_BOOLEAN, &has_owner, DBUS_TYPE_INVALID))
+                return false;
+        return has_owner;
+}
+
+int tpfw_firewalld_reload(TpfwFirewalld *fw, TpfwDiag *diag)
+{
+        g_autoptr(DBusMessage) msg = new_call(FW_PATH, FW_IFACE, "reload");
+
+        if (!msg)
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        return fw_call(fw, msg, NULL, NULL, diag);
+}
+
+/* Reads a string property through org.freedesktop.DBus.Properties.Get. */
+static int get_string_property(TpfwFirewalld *fw, const char *path, const char *iface,
+                               const char *prop, char **ret, TpfwDiag *diag)
+{
+        g_autoptr(DBusMessage) msg = new_call(path, PROPERTIES_IFACE, "Get");
+        g_autoptr(DBusMessage) reply = NULL;
+        DBusMessageIter it, var;
+        const char *value = NULL;
+        char *copy;
+        int r;
+
+        if (!msg || !dbus_message_append_args(msg, DBUS_TYPE_STRING, &iface, DBUS_TYPE_STRING,
+                                              &prop, DBUS_TYPE_INVALID))
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        r = fw_call(fw, msg, NULL, &reply, diag);
+        if (r < 0)
+                return r;
+        if (!dbus_message_iter_init(reply, &it) ||
+            dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_VARIANT)
+                return bad_reply(diag, prop);
+        dbus_message_iter_recurse(&it, &var);
+        if (dbus_message_iter_get_arg_type(&var) != DBUS_TYPE_STRING)
+                return bad_reply(diag, prop);
+        dbus_message_iter_get_basic(&var, &value);
+        /* The string lives in the reply, which is released on return. */
+        copy = strdup(value);
+        if (!copy)
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        *ret = copy;
+        return 0;
+}
+
+int tpfw_firewalld_get_state(TpfwFirewalld *fw, char **ret_state, TpfwDiag *diag)
+{
+        return get_string_property(fw, FW_PATH, FW_IFACE, "state", ret_state, diag);
+}
+
+int tpfw_firewalld_get_rfc3964_ipv4(TpfwFirewalld *fw, bool *ret_enabled, TpfwDiag *diag)
+{
+        g_autofree char *value = NULL;
+        int r;
+
+        r = get_string_property(fw, FW_CONFIG_PATH, FW_CONFIG_IFACE, "RFC3964_IPv4", &value, diag);
+        if (r < 0)
+                return r;
+        /* firewalld accepts these four spellings in firewalld.conf, case-insensitively. */
+        if (g_ascii_strcasecmp(value, "yes") == 0 || g_ascii_strcasecmp(value, "true") == 0)
+                *ret_enabled = true;
+        else if (g_ascii_strcasecmp(value, "no") == 0 || g_ascii_strcasecmp(value, "false") == 0)
+                *ret_enabled = false;
+        else
+                return tpfw_diag_set(diag, EBADMSG, NULL, 0,
+                                     "firewalld reports RFC3964_IPv4=%s, expected yes or no",
+                                     value);
+        return 0;
+}
+
+int tpfw_firewalld_set_rfc3964_ipv4(TpfwFirewalld *fw, bool enabled, TpfwDiag *diag)
+{
+        g_autoptr(DBusMessage) msg = new_call(FW_CONFIG_PATH, PROPERTIES_IFACE, "Set");
+        const char *iface = FW_CONFIG_IFACE, *prop = "RFC3964_IPv4";
+        const char *value = enabled ? "yes" : "no";
+        DBusMessageIter it, var;
+
+        if (!msg)
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        dbus_message_iter_init_append(msg, &it);
+        if (!dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &iface) ||
+            !dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &prop) ||
+            !dbus_message_iter_open_container(&it, DBUS_TYPE_VARIANT, "s", &var))
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        if (!dbus_message_iter_append_basic(&var, DBUS_TYPE_STRING, &value)) {
+                dbus_message_iter_abandon_container(&it, &var);
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        }
+        if (!dbus_message_iter_close_container(&it, &var))
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        return fw_call(fw, msg, NULL, NULL, diag);
+}
+
+/* ---- reading direct entries ---- */
+
+/* Reads a string at it and advances; NULL when the type is wrong. Valid while the reply lives. */
+static const char *iter_string(DBusMessageIter *it)
+{
+        const char *s = NULL;
+
+        if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_STRING)
+                return NULL;
+        dbus_message_iter_get_basic(it, &s);
+        dbus_message_iter_next(it);
+        return s;
+}
+
+/* eb and anything else firewalld may grow are outside the ruleset's reach. */
+static bool ipv_of(const char *name, TpfwIpv *ret)
+{
+        return tpfw_ipv_from_name(name, ret) == 0;
+}
+
+/* Reads an a(sss) array at it into rs. */
+static int read_chains(DBusMessageIter *it, TpfwRuleset *rs, const char *method, TpfwDiag *diag)
+{
+        DBusMessageIter arr;
+
+        if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_ARRAY ||
+            dbus_message_iter_get_element_type(it) != DBUS_TYPE_STRUCT)
+                return bad_reply(diag, method);
+        dbus_message_iter_recurse(it, &arr);
+        while (dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRUCT) {
+                DBusMessageIter st;
+                const char *ipv_name, *table, *chain;
+                TpfwIpv ipv;
+                int r;
+
+                dbus_message_iter_recurse(&arr, &st);
+                ipv_name = iter_string(&st);
+                table = iter_string(&st);
+                chain = iter_string(&st);
+                if (!ipv_name || !table || !chain)
+                        return bad_reply(diag, method);
+                if (ipv_of(ipv_name, &ipv)) {
+                        r = tpfw_ruleset_add_chain(rs, ipv, table, chain);
+                        if (r < 0 && r != -EEXIST)
+                                return tpfw_diag_set(diag, -r, NULL, 0, "out of memory");
+                }
+                dbus_message_iter_next(&arr);
+        }
+        return 0;
+}
+
+/* Reads an a(sssias) array at it into rs. */
+static int read_rules(DBusMessageIter *it, TpfwRuleset *rs, const char *method, TpfwDiag *diag)
+{
+        DBusMessageIter arr;
+
+        if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_ARRAY ||
+            dbus_message_iter_get_element_type(it) != DBUS_TYPE_STRUCT)
+                return bad_reply(diag, method);
+        dbus_message_iter_recurse(it, &arr);
+        while (dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRUCT) {
+                g_autoptr(GPtrArray) args = g_ptr_array_new();
+                DBusMessageIter st, av;
+                const char *ipv_name, *table, *chain;
+                dbus_int32_t priority;
+                TpfwIpv ipv;
+                int r;
+
+                dbus_message_iter_recurse(&arr, &st);
+                ipv_name = iter_string(&st);
+                table = iter_string(&st);
+                chain = iter_string(&st);
+                if (!ipv_name || !table || !chain ||
+                    dbus_message_iter_get_arg_type(&st) != DBUS_TYPE_INT32)
+                        return bad_reply(diag, method);
+                dbus_message_iter_get_basic(&st, &priority);
+                dbus_message_iter_next(&st);
+                if (dbus_message_iter_get_arg_type(&st) != DBUS_TYPE_ARRAY ||
+                    dbus_message_iter_get_element_type(&st) != DBUS_TYPE_STRING)
+                        return bad_reply(diag, method);
+                dbus_message_iter_recurse(&st, &av);
+                while (dbus_message_iter_get_arg_type(&av) == DBUS_TYPE_STRING)
+                        g_ptr_array_add(args, (gpointer)iter_string(&av));
+                g_ptr_array_add(args, NULL);
+
+                if (ipv_of(ipv_name, &ipv)) {
+                        r = tpfw_ruleset_add_rule(rs, ipv, table, chain, priority,
+                                                  (const char *const *)args->pdata,
+                                                  TPFW_RULE_APPEND, 0);
+                        if (r < 0 && r != -EEXIST)
+                                return tpfw_diag_set(diag, -r, NULL, 0, "out of memory");
+                }
+                dbus_message_iter_next(&arr);
+        }
+        return 0;
+}
+
+static int get_runtime(TpfwFirewalld *fw, TpfwRuleset *rs, TpfwDiag *diag)
+{
+        static const char *const methods[] = {"getAllChains", "getAllRules"};
+
+        for (size_t i = 0; i < G_N_ELEMENTS(methods); i++) {
+                g_autoptr(DBusMessage) msg = new_call(FW_PATH, FW_DIRECT_IFACE, methods[i]);
+                g_autoptr(DBusMessage) reply = NULL;
+                DBusMessageIter it;
+                int r;
+
+                if (!msg)
+                        return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+                r = fw_call(fw, msg, NULL, &reply, diag);
+                if (r < 0)
+                        return r;
+                if (!dbus_message_iter_init(reply, &it))
+                        return bad_reply(diag, methods[i]);
+                r = i == 0 ? read_chains(&it, rs, methods[i], diag)
+                           : read_rules(&it, rs, methods[i], diag);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int get_permanent(TpfwFirewalld *fw, TpfwRuleset *rs, TpfwDiag *diag)
+{
+        g_autoptr(DBusMessage) msg =
+                new_call(FW_CONFIG_PATH, FW_CONFIG_DIRECT_IFACE, "getSettings");
+        g_autoptr(DBusMessage) reply = NULL;
+        DBusMessageIter it, st;
+        int r;
+
+        if (!msg)
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        r = fw_call(fw, msg, NULL, &reply, diag);
+        if (r < 0)
+                return r;
+        /* One struct (a(sss)a(sssias)a(sas)); the passthroughs are not ours to report. */
+        if (!dbus_message_iter_init(reply, &it) ||
+            dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_STRUCT)
+                return bad_reply(diag, "getSettings");
+        dbus_message_iter_recurse(&it, &st);
+        r = read_chains(&st, rs, "getSettings", diag);
+        if (r < 0)
+                return r;
+        dbus_message_iter_next(&st);
+        return read_rules(&st, rs, "getSettings", diag);
+}
+
+int tpfw_firewalld_get_direct(TpfwFirewalld *fw, TpfwFirewalldView view, TpfwRuleset **ret,
+                              TpfwDiag *diag)
+{
+        g_autoptr(TpfwRuleset) rs = tpfw_ruleset_new();
+        int r;
+
+        if (!rs)
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        r = view == TPFW_VIEW_PERMANENT ? get_permanent(fw, rs, diag) : get_runtime(fw, rs, diag);
+        if (r < 0)
+                return r;
+        *ret = g_steal_pointer(&rs);
+        return 0;
+}
+
+/* ---- verification ---- */
+
+/* An injective text key for a rule's identity (ipv, table, chain, priority, argv). */
+static char *rule_key(const TpfwRule *rule)
+{
+        GString *s = g_string_new(NULL);
+
+        g_string_append_printf(s, "%d|%zu:%s|%zu:%s|%d", (int)rule->ipv, strlen(rule->table),
+                               rule->table, strlen(rule->chain), rule->chain, rule->priority);
+        for (char **a = rule->argv; a && *a; a++)
+                g_string_append_printf(s, "|%zu:%s", strlen(*a), *a);
+        return g_string_free(s, FALSE);
+}
+
+/* "ipv4 nat OUTPUT 1 -m comment ..." for diagnostics. */
+static char *rule_describe(const TpfwRule *rule)
+{
+        g_autofree char *args = tpfw_args_join((const char *const *)rule->argv);
+
+        return g_strdup_printf("%s %s %s %d %s", tpfw_ipv_name(rule->ipv), rule->table, rule->chain,
+                               rule->priority, args ? args : "");
+}
+
+static const char *view_name(TpfwFirewalldView view)
+{
+        return view == TPFW_VIEW_PERMANENT ? "permanent configuration" : "runtime";
+}
+
+int tpfw_firewalld_verify_owner(TpfwFirewalld *fw, TpfwFirewalldView view, const char *owner,
+                                const TpfwRuleset *expected, TpfwDiag *diag)
+{
+        g_autoptr(TpfwRuleset) actual = NULL;
+        g_autoptr(GHashTable) actual_keys =
+                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GHashTable) expected_keys =
+                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        int r;
+
+        r = tpfw_firewalld_get_direct(fw, view, &actual, diag);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < tpfw_ruleset_n_chains(expected); i++) {
+                const TpfwChain *c = tpfw_ruleset_chain(expected, i);
+
+                if (!tpfw_ruleset_has_chain(actual, c->ipv, c->table, c->chain))
+                        return tpfw_diag_set(diag, EPROTO, NULL, 0, "%s is missing chain %s %s %s",
+                                             view_name(view), tpfw_ipv_name(c->ipv), c->table,
+                                             c->chain);
+        }
+
+        for (size_t i = 0; i < tpfw_ruleset_n_rules(actual); i++)
+                g_hash_table_add(actual_keys, rule_key(tpfw_ruleset_rule(actual, i)));
+        for (size_t i = 0; i < tpfw_ruleset_n_rules(expected); i++) {
+                const TpfwRule *rule = tpfw_ruleset_rule(expected, i);
+                char *key = rule_key(rule);
+
+                if (!g_hash_table_contains(actual_keys, key)) {
+                        g_autofree char *what = rule_describe(rule);
+
+                        g_free(key);
+                        return tpfw_diag_set(diag, EPROTO, NULL, 0, "%s is missing rule %s",
+                                             view_name(view), what);
+                }
+                g_hash_table_add(expected_keys, key);
+        }
+
+        for (size_t i = 0; i < tpfw_ruleset_n_rules(actual); i++) {
+                const TpfwRule *rule = tpfw_ruleset_rule(actual, i);
+                g_autofree char *key = NULL;
+
+                if (!tpfw_argv_has_owner((const char *const *)rule->argv, owner))
+                        continue;
+                key = rule_key(rule);
+                if (!g_hash_table_contains(expected_keys, key)) {
+                        g_autofree char *what = rule_describe(rule);
+
+                        return tpfw_diag_set(diag, EPROTO, NULL, 0, "%s has unexpected rule %s",
+                                             view_name(view), what);
+                }
+        }
+        return 0;
+}
+
+/* ---- runtime edits ---- */
+
+static int direct_chain_call(TpfwFirewalld *fw, const char *method, const TpfwChain *c,
+                             const char *ignore_code, TpfwDiag *diag)
+{
+        g_autoptr(DBusMessage) msg = new_call(FW_PATH, FW_DIRECT_IFACE, method);
+        const char *ipv = tpfw_ipv_name(c->ipv);
+
+        if (!msg ||
+            !dbus_message_append_args(msg, DBUS_TYPE_STRING, &ipv, DBUS_TYPE_STRING, &c->table,
+                                      DBUS_TYPE_STRING, &c->chain, DBUS_TYPE_INVALID))
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        return fw_call(fw, msg, ignore_code, NULL, diag);
+}
+
+static int direct_rule_call(TpfwFirewalld *fw, const char *method, const TpfwRule *rule,
+                            const char *ignore_code, TpfwDiag *diag)
+{
+        g_autoptr(DBusMessage) msg = new_call(FW_PATH, FW_DIRECT_IFACE, method);
+        const char *ipv = tpfw_ipv_name(rule->ipv);
+        dbus_int32_t priority = rule->priority;
+        char **argv = rule->argv;
+        int n = argv ? (int)tpfw_strv_length((const char *const *)argv) : 0;
+
+        if (!msg || !dbus_message_append_args(msg, DBUS_TYPE_STRING, &ipv, DBUS_TYPE_STRING,
+                                              &rule->table, DBUS_TYPE_STRING, &rule->chain,
+                                              DBUS_TYPE_INT32, &priority, DBUS_TYPE_ARRAY,
+                                              DBUS_TYPE_STRING, &argv, n, DBUS_TYPE_INVALID))
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        return fw_call(fw, msg, ignore_code, NULL, diag);
+}
+
+int tpfw_firewalld_runtime_add(TpfwFirewalld *fw, const TpfwRuleset *rs, TpfwDiag *diag)
+{
+        g_autofree const TpfwRule **order = NULL;
+        size_t n = tpfw_ruleset_n_rules(rs);
+        int r;
+
+        for (size_t i = 0; i < tpfw_ruleset_n_chains(rs); i++) {
+                r = direct_chain_call(fw, "addChain", tpfw_ruleset_chain(rs, i), "ALREADY_ENABLED",
+                                      diag);
+                if (r < 0)
+                        return r;
+        }
+        /* The file's order, so equal priorities end up as a reload of the file would place them. */
+        order = n ? tpfw_ruleset_direct_order(rs) : NULL;
+        if (n && !order)
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+                r = direct_rule_call(fw, "addRule", order[i], "ALREADY_ENABLED", diag);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int tpfw_firewalld_runtime_remove(TpfwFirewalld *fw, const TpfwRuleset *rs, TpfwDiag *diag)
+{
+        int r;
+
+        for (size_t i = 0; i < tpfw_ruleset_n_rules(rs); i++) {
+                r = direct_rule_call(fw, "removeRule", tpfw_ruleset_rule(rs, i), "NOT_ENABLED",
+                                     diag);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = tpfw_ruleset_n_chains(rs); i > 0; i--) {
+                r = direct_chain_call(fw, "removeChain", tpfw_ruleset_chain(rs, i - 1),
+                                      "NOT_ENABLED", diag);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -1,0 +1,318 @@
+/* Store: directory lock, safe read and atomic replace of direct.xml with firewalld's .old backup.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <tproxy-firewalld/store.h>
+
+#include "util.h"
+
+#define TEMP_INFIX ".tpfw-"
+
+struct TpfwLock {
+        int fd;
+};
+
+int tpfw_store_lock(const char *dir, int timeout_ms, TpfwLock **ret, TpfwDiag *diag)
+{
+        _cleanup_close_ int fd = -1;
+        gint64 deadline =
+                timeout_ms < 0 ? G_MAXINT64 : g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+        TpfwLock *lock;
+
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return tpfw_diag_set(diag, errno, dir, 0, "cannot open directory: %s",
+                                     g_strerror(errno));
+        for (;;) {
+                int r = tpfw_fault("lock");
+                if (r < 0)
+                        return tpfw_diag_set(diag, -r, dir, 0, "cannot lock: %s", g_strerror(-r));
+                if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+                        break;
+                if (errno != EWOULDBLOCK && errno != EINTR)
+                        return tpfw_diag_set(diag, errno, dir, 0, "cannot lock: %s",
+                                             g_strerror(errno));
+                if (g_get_monotonic_time() >= deadline)
+                        return tpfw_diag_set(diag, ETIMEDOUT, dir, 0,
+                                             "another tproxy-firewalld run holds the lock; gave "
+                                             "up after %d ms",
+                                             timeout_ms);
+                g_usleep(10 * 1000);
+        }
+        lock = g_new0(TpfwLock, 1);
+        lock->fd = fd;
+        fd = -1;
+        *ret = lock;
+        return 0;
+}
+
+TpfwLock *tpfw_store_unlock(TpfwLock *lock)
+{
+        if (!lock)
+                return NULL;
+        close(lock->fd); /* releases the flock */
+        g_free(lock);
+        return NULL;
+}
+
+int tpfw_store_read(const char *path, unsigned flags, size_t max_size, char **ret_data,
+                    size_t *ret_len, bool *ret_exists, TpfwDiag *diag)
+{
+        _cleanup_close_ int fd = -1;
+        g_autofree char *data = NULL;
+        struct stat st;
+        size_t len = 0;
+        int oflags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+        int r;
+
+        if (!(flags & TPFW_STORE_FOLLOW_SYMLINK))
+                oflags |= O_NOFOLLOW;
+        r = tpfw_fault("read");
+        if (r < 0)
+                return tpfw_diag_set(diag, -r, path, 0, "cannot read: %s", g_strerror(-r));
+        fd = open(path, oflags);
+        if (fd < 0) {
+                if (errno == ENOENT) {
+                        *ret_data = NULL;
+                        *ret_len = 0;
+                        *ret_exists = false;
+                        return 0;
+                }
+                if (errno == ELOOP)
+                        return tpfw_diag_set(diag, ELOOP, path, 0,
+                                             "is a symbolic link; refusing to follow it "
+                                             "(--follow-symlink allows it)");
+                return tpfw_diag_set(diag, errno, path, 0, "cannot open: %s", g_strerror(errno));
+        }
+        if (fstat(fd, &st) < 0)
+                return tpfw_diag_set(diag, errno, path, 0, "cannot stat: %s", g_strerror(errno));
+        if (S_ISDIR(st.st_mode))
+                return tpfw_diag_set(diag, EISDIR, path, 0, "is a directory, not a file");
+        if (!S_ISREG(st.st_mode))
+                return tpfw_diag_set(diag, EINVAL, path, 0, "is not a regular file");
+        if ((uint64_t)st.st_size > max_size)
+                return tpfw_diag_set(diag, EFBIG, path, 0,
+                                     "is too large (%jd bytes; the limit is %zu)",
+                                     (intmax_t)st.st_size, max_size);
+        data = g_malloc((size_t)st.st_size + 1);
+        while (len < (size_t)st.st_size) {
+                ssize_t n = read(fd, data + len, (size_t)st.st_size - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return tpfw_diag_set(diag, errno, path, 0, "cannot read: %s",
+                                             g_strerror(errno));
+                if (n == 0)
+                        break; /* shrank while reading: take what is there */
+                len += (size_t)n;
+        }
+        data[len] = '\0';
+        if (memchr(data, '\0', len)) {
+                size_t off = (size_t)((char *)memchr(data, '\0', len) - data);
+                unsigned line = 1;
+                for (size_t i = 0; i < off; i++)
+                        line += data[i] == '\n';
+                return tpfw_diag_set(diag, EINVAL, path, line,
+                                     "contains a NUL byte (offset %zu); not an XML text file", off);
+        }
+        *ret_data = g_steal_pointer(&data);
+        *ret_len = len;
+        *ret_exists = true;
+        return 0;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+        while (len > 0) {
+                ssize_t n = write(fd, data, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                data += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Temporary files of this tool for base: ".<base>.tpfw-XXXXXX". */
+static void remove_stale_temps(int dirfd, const char *base)
+{
+        g_autofree char *prefix = g_strconcat(".", base, TEMP_INFIX, NULL);
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d;
+        struct dirent *de;
+
+        if (fd < 0)
+                return;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return;
+        }
+        while ((de = readdir(d)))
+                if (g_str_has_prefix(de->d_name, prefix))
+                        (void)unlinkat(dirfd, de->d_name, 0);
+        closedir(d);
+}
+
+static int fail_at(const char *point)
+{
+        return tpfw_fault(point);
+}
+
+/* Writes data to a new temporary file in dirfd with the given mode/owner; returns its name. */
+static int write_temp(int dirfd, const char *path, const char *base, const char *data, size_t len,
+                      mode_t mode, uid_t uid, gid_t gid, bool set_owner, char **ret_name,
+                      TpfwDiag *diag)
+{
+        g_autofree char *name = NULL;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        for (int attempt = 0; attempt < 100; attempt++) {
+                g_free(name);
+                name = g_strdup_printf(".%s%s%06x", base, TEMP_INFIX, g_random_int() & 0xffffff);
+                r = fail_at("temp-create");
+                if (r < 0)
+                        return tpfw_diag_set(diag, -r, path, 0, "cannot create temporary file: %s",
+                                             g_strerror(-r));
+                fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                            0600);
+                if (fd >= 0 || errno != EEXIST)
+                        break;
+        }
+        if (fd < 0)
+                return tpfw_diag_set(diag, errno, path, 0, "cannot create temporary file: %s",
+                                     g_strerror(errno));
+        r = fail_at("temp-write");
+        if (r == 0)
+                r = write_all(fd, data, len);
+        if (r == 0 && fchmod(fd, mode) < 0)
+                r = -errno;
+        if (r == 0 && set_owner && fchown(fd, uid, gid) < 0)
+                r = -errno;
+        if (r == 0)
+                r = fail_at("fsync");
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void)unlinkat(dirfd, name, 0);
+                return tpfw_diag_set(diag, -r, path, 0, "cannot write the new version: %s",
+                                     g_strerror(-r));
+        }
+        *ret_name = g_steal_pointer(&name);
+        return 0;
+}
+
+static int replace(const char *path, const char *data, size_t len, unsigned flags, bool backup,
+                   TpfwDiag *diag)
+{
+        g_autofree char *target = NULL;
+        g_autofree char *dir = NULL;
+        g_autofree char *base = NULL;
+        g_autofree char *tmp = NULL;
+        g_autofree char *old = NULL;
+        g_autofree char *oldtmp = NULL;
+        _cleanup_close_ int dirfd = -1;
+        struct stat st;
+        bool exists;
+        int r;
+
+        if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+                if (!(flags & TPFW_STORE_FOLLOW_SYMLINK))
+                        return tpfw_diag_set(diag, ELOOP, path, 0,
+                                             "is a symbolic link; refusing to replace it "
+                                             "(--follow-symlink allows it)");
+                target = realpath(path, NULL);
+                if (!target)
+                        return tpfw_diag_set(diag, errno, path, 0, "cannot resolve symlink: %s",
+                                             g_strerror(errno));
+        } else {
+                target = g_strdup(path);
+        }
+        dir = g_path_get_dirname(target);
+        base = g_path_get_basename(target);
+        dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return tpfw_diag_set(diag, errno, dir, 0, "cannot open directory: %s",
+                                     g_strerror(errno));
+        remove_stale_temps(dirfd, base);
+
+        exists = fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+        if (exists && S_ISDIR(st.st_mode))
+                return tpfw_diag_set(diag, EISDIR, target, 0, "is a directory, not a file");
+        if (exists && !S_ISREG(st.st_mode))
+                return tpfw_diag_set(diag, EINVAL, target, 0, "is not a regular file");
+
+        r = write_temp(dirfd, target, base, data, len, exists ? st.st_mode & 07777 : 0644,
+                       exists ? st.st_uid : 0, exists ? st.st_gid : 0, exists, &tmp, diag);
+        if (r < 0)
+                return r;
+
+        if (backup && exists) {
+                /* firewalld keeps the previous version as direct.xml.old; a hard link is an exact
+                 * copy (content, mode, owner, times) and replacing .old through a rename keeps it
+                 * whole at every moment. */
+                old = g_strconcat(base, ".old", NULL);
+                oldtmp = g_strdup_printf(".%s%sold", base, TEMP_INFIX);
+                (void)unlinkat(dirfd, oldtmp, 0);
+                r = fail_at("backup");
+                if (r == 0 && linkat(dirfd, base, dirfd, oldtmp, 0) < 0)
+                        r = -errno;
+                if (r == 0 && renameat(dirfd, oldtmp, dirfd, old) < 0)
+                        r = -errno;
+                /* rename() between two links of one inode (.old already is a link to the file,
+                 * after a crash just before the final rename) succeeds without removing oldtmp */
+                if (r == 0)
+                        (void)unlinkat(dirfd, oldtmp, 0);
+                if (r < 0) {
+                        (void)unlinkat(dirfd, oldtmp, 0);
+                        (void)unlinkat(dirfd, tmp, 0);
+                        return tpfw_diag_set(diag, -r, target, 0,
+                                             "cannot keep the backup %s.old: %s", target,
+                                             g_strerror(-r));
+                }
+        }
+        r = fail_at("rename");
+        if (r == 0 && renameat(dirfd, tmp, dirfd, base) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void)unlinkat(dirfd, tmp, 0);
+                return tpfw_diag_set(diag, -r, target, 0, "cannot replace: %s", g_strerror(-r));
+        }
+        r = fail_at("dir-fsync");
+        if (r == 0 && fsync(dirfd) < 0)
+                r = -errno;
+        if (r < 0)
+                return tpfw_diag_set(diag, -r, dir, 0,
+                                     "replaced the file but cannot sync the directory: %s",
+                                     g_strerror(-r));
+        return 0;
+}
+
+int tpfw_store_write(const char *path, const char *data, size_t len, unsigned flags, TpfwDiag *diag)
+{
+        return replace(path, data, len, flags, true, diag);
+}
+
+int tpfw_store_restore(const char *path, bool existed, const char *data, size_t len, TpfwDiag *diag)
+{
+        g_autofree char *dir = NULL;
+        _cleanup_close_ int dirfd = -1;
+
+        if (existed)
+                return replace(path, data, len, TPFW_STORE_FOLLOW_SYMLINK, false, diag);
+        if (unlink(path) < 0 && errno != ENOENT)
+                return tpfw_diag_set(diag, errno, path, 0, "cannot remove: %s", g_strerror(errno));
+        dir = g_path_get_dirname(path);
+        dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd >= 0)
+                (void)fsync(dirfd);
+        return 0;
+}

@@ -1,0 +1,61 @@
+/* Private helpers shared by the library modules: cleanup attributes, fault points, small utils. */
+#pragma once
+
+#include <errno.h>
+#include <glib.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <tproxy-firewalld/diag.h>
+#include <tproxy-firewalld/ruleset.h>
+
+/* libxml2: xmlFree is a variable, so wrap it once. */
+static inline void tpfw_xml_free(void *p)
+{
+        if (p)
+                xmlFree(p);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlParserCtxt, xmlFreeParserCtxt)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwRuleset, tpfw_ruleset_free)
+
+typedef char tpfw_xml_char_t;
+#define _cleanup_xmlfree_ __attribute__((cleanup(tpfw_xml_freep)))
+static inline void tpfw_xml_freep(void *p)
+{
+        tpfw_xml_free(*(void **)p);
+}
+
+static inline void tpfw_closep(int *fd)
+{
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+#define _cleanup_close_ __attribute__((cleanup(tpfw_closep)))
+
+static inline void tpfw_strv_freep(char ***p)
+{
+        g_strfreev(*p);
+}
+#define _cleanup_strv_ __attribute__((cleanup(tpfw_strv_freep)))
+
+/*
+ * Fault points for tests (issue: fault injection). Compiled out of normal builds; in builds with
+ * -DTPFW_FAULT_INJECTION, TPFW_FAULT_FAIL=<point> makes tpfw_fault() return -EIO and
+ * TPFW_FAULT_CRASH=<point> kills the process with SIGKILL at that point.
+ */
+#ifdef TPFW_FAULT_INJECTION
+int tpfw_fault(const char *point);
+#else
+static inline int tpfw_fault(const char *point)
+{
+        (void)point;
+        return 0;
+}
+#endif

@@ -1,0 +1,1 @@
+"""Integration tests: real firewalld in a network namespace on a private bus (sandbox.py)."""

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Test runner for `make test`/`make check`: runs the suites, prints one closing count line.
+
+Suites:
+  unit         cmocka binaries in BUILDDIR/tests (optionally under valgrind)
+  cli          python unittest modules in tests/cli (the CLI on real files, no daemon)
+  integration  python unittest modules in tests/integration (real firewalld in a namespace;
+               skipped with a notice when not root or firewalld is missing)
+  lint         man page lint and clang-format check
+  all          every suite above
+"""
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+
+
+def run_unit(builddir, valgrind):
+    passed = failed = 0
+    bins = sorted(glob.glob(os.path.join(builddir, "tests", "test_*")))
+    if not bins:
+        print("unit: no test binaries found", file=sys.stderr)
+        return 0, 1
+    for b in bins:
+        cmd = [b]
+        if valgrind:
+            cmd = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+                   "--show-leak-kinds=definite,indirect,possible", "--errors-for-leak-kinds=definite,indirect,possible",
+                   "--suppressions=" + os.path.join(HERE, "valgrind.supp")] + cmd
+        env = dict(os.environ, TPFW_SRCDIR=TOP, G_SLICE="always-malloc", G_DEBUG="gc-friendly")
+        p = subprocess.run(cmd, cwd=TOP, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, errors="replace")
+        out = p.stdout
+        m_pass = re.search(r"\[  PASSED  \] (\d+) test", out)
+        m_fail = re.search(r"\[  FAILED  \] (\d+) test", out)
+        np = int(m_pass.group(1)) if m_pass else 0
+        nf = int(m_fail.group(1)) if m_fail else 0
+        if p.returncode != 0 and nf == 0:
+            nf = 1  # crashed, or valgrind found errors
+        passed += np
+        failed += nf
+        status = "ok" if nf == 0 else "FAILED"
+        print(f"unit {os.path.basename(b)}: {np} passed, {nf} failed ({status})")
+        if nf:
+            sys.stdout.write(out)
+    return passed, failed
+
+
+class CountingResult(unittest.TextTestResult):
+    pass
+
+
+def run_python(suite_dir, builddir, label):
+    os.environ["TPFW_BUILDDIR"] = os.path.abspath(builddir)
+    os.environ["TPFW_SRCDIR"] = TOP
+    sys.path.insert(0, HERE)
+    loader = unittest.TestLoader()
+    suite = loader.discover(suite_dir, pattern="test_*.py", top_level_dir=HERE)
+    runner = unittest.TextTestRunner(verbosity=2, resultclass=CountingResult, stream=sys.stdout)
+    res = runner.run(suite)
+    failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
+    skipped = len(res.skipped)
+    passed = res.testsRun - failed - skipped
+    print(f"{label}: {passed} passed, {failed} failed, {skipped} skipped")
+    return passed, failed
+
+
+def run_lint():
+    passed = failed = 0
+    checks = []
+    if os.path.exists(os.path.join(TOP, "man", "tproxy-firewalld.8")):
+        checks.append(("man page lint", ["mandoc", "-Tlint", "-W", "warning", "man/tproxy-firewalld.8"]))
+    checks.append(("format-check", ["make", "-s", "format-check"]))
+    for name, cmd in checks:
+        p = subprocess.run(cmd, cwd=TOP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if p.returncode == 0 and not (name == "man page lint" and p.stdout.strip()):
+            passed += 1
+            print(f"lint {name}: ok")
+        else:
+            failed += 1
+            print(f"lint {name}: FAILED\n{p.stdout}")
+    return passed, failed
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--builddir", default="build")
+    ap.add_argument("--valgrind", action="store_true")
+    ap.add_argument("suite", choices=["unit", "cli", "integration", "lint", "all"])
+    args = ap.parse_args()
+    total_p = total_f = 0
+    suites = ["unit", "cli", "integration", "lint"] if args.suite == "all" else [args.suite]
+    for s in suites:
+        if s == "unit":
+            p, f = run_unit(args.builddir, args.valgrind)
+        elif s == "lint":
+            p, f = run_lint()
+        else:
+            p, f = run_python(os.path.join(HERE, s), args.builddir, s)
+        total_p += p
+        total_f += f
+    print(f"{total_p} passed, {total_f} failed")
+    sys.exit(1 if total_f else 0)
+
+
+if __name__ == "__main__":
+    main()
