@@ -97,6 +97,14 @@ typedef struct TpfwMergeResult {
  */
 int tpfw_direct_merge(TpfwDirect *d, const char *owner, const TpfwRuleset *desired, unsigned flags,
                       TpfwMergeResult *result, TpfwDiag *diag);
+/*
+ * tpfw_direct_merge() that, with TPFW_MERGE_ADOPT_KUMA_LEGACY, also removes unmarked copies (any
+ * priority, comments ignored) of legacy_reference's rules: what kumactl --store-firewalld wrote
+ * for the same options. legacy_reference may be NULL.
+ */
+int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRuleset *desired,
+                                  const TpfwRuleset *legacy_reference, unsigned flags,
+                                  TpfwMergeResult *result, TpfwDiag *diag);
 
 /* The current bytes of the document (valid until the next merge or free). */
 const char *tpfw_direct_data(const TpfwDirect *d, size_t *ret_len);
@@ -106,6 +114,14 @@ const char *tpfw_direct_data(const TpfwDirect *d, size_t *ret_len);
  * (what "generate --format direct-xml" prints). Free with free().
  */
 char *tpfw_direct_format_ruleset(const TpfwRuleset *rs);
+
+/*
+ * Validates data (a direct.xml in memory) against the RelaxNG schema at schema_path
+ * (schemas/direct.rng), without network access or DTD loading; a DOCTYPE is refused.
+ * Returns 0, -EINVAL (diag: "line: reason"), -ENOENT (schema unreadable), -EFBIG, -ENOMEM.
+ */
+int tpfw_direct_validate_schema(const char *schema_path, const char *data, size_t len,
+                                TpfwDiag *diag);
 
 #ifdef __cplusplus
 }

@@ -41,16 +41,6 @@ static char *find_schema(void)
         return NULL;
 }
 
-/* Until direct.c provides tpfw_direct_validate_schema(). */
-static int schema_check(const char *schema, const char *data, size_t len, TpfwDiag *diag)
-{
-        (void)schema;
-        (void)data;
-        (void)len;
-        (void)diag;
-        return 0;
-}
-
 /* Reads and parses path; prints the error and returns an exit code when it fails. */
 static int load(const char *path, bool missing_ok, TpfwDirect **ret, char **ret_data,
                 size_t *ret_len)
@@ -121,7 +111,7 @@ int cmd_validate(CliGlobal *g, int argc, char **argv)
         if (code != 0)
                 return code;
         schema = find_schema();
-        if (schema && schema_check(schema, data, len, &diag) < 0) {
+        if (schema && tpfw_direct_validate_schema(schema, data, len, &diag) < 0) {
                 if (!diag.file)
                         diag.file = g_strdup(path);
                 cli_error(&diag, "does not match the direct.xml schema");

@@ -296,7 +296,8 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         if (r < 0)
                 return r;
 
-        r = tpfw_direct_merge(doc, owner, desired, opts->merge_flags, &merge, diag);
+        r = tpfw_direct_merge_with_legacy(doc, owner, desired, opts->legacy_reference,
+                                          opts->merge_flags, &merge, diag);
         if (r < 0)
                 return r;
         result->changed = merge.changed;

@@ -6,8 +6,8 @@
 #include "util.h"
 
 #define CONTEXT 3
-#define MAX_EDIT_DISTANCE 20000 /* beyond this, one replace hunk is as readable and much cheaper   \
-                                 */
+/* Beyond this edit distance, one replace hunk is as readable and much cheaper. */
+#define MAX_EDIT_DISTANCE 20000
 
 typedef struct {
         const char *p;

@@ -96,9 +96,8 @@ void tpfw_direct_append_rule(GString *out, const char *ipv, const char *table, c
 
 size_t tpfw_direct_append_ruleset(GString *out, const TpfwRuleset *rs)
 {
-        g_autoptr(GHashTable) groups =
-                g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                      (GDestroyNotify)g_ptr_array_unref);
+        g_autoptr(GHashTable) groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                             (GDestroyNotify)g_ptr_array_unref);
         g_autoptr(GPtrArray) order = g_ptr_array_new();
         g_autofree const TpfwRule **rules = NULL;
         size_t n = 0, n_rules;
@@ -134,8 +133,8 @@ size_t tpfw_direct_append_ruleset(GString *out, const TpfwRuleset *rs)
                 const TpfwRule *r = rules[i];
                 if (!r->argv || !r->argv[0])
                         continue; /* firewalld never writes an empty rule */
-                tpfw_direct_append_rule(out, tpfw_ipv_name(r->ipv), r->table, r->chain,
-                                        r->priority, (const char *const *)r->argv);
+                tpfw_direct_append_rule(out, tpfw_ipv_name(r->ipv), r->table, r->chain, r->priority,
+                                        (const char *const *)r->argv);
                 n++;
         }
         return n;
@@ -154,7 +153,7 @@ char *tpfw_direct_format_ruleset(const TpfwRuleset *rs)
 
 static char *chain_key(const char *ipv, const char *table, const char *chain)
 {
-        return g_strdup_printf("%s\x1f%s\x1f%s", ipv, table, chain);
+        return g_strconcat(ipv, "\x1f", table, "\x1f", chain, NULL);
 }
 
 static bool is_target_option(const char *a)
@@ -165,10 +164,10 @@ static bool is_target_option(const char *a)
 
 static bool is_chain_command(const char *a)
 {
-        static const char *const cmds[] = {"-A", "--append", "-I", "--insert", "-D", "--delete",
-                                           "-R", "--replace", "-N", "--new-chain", "-X",
-                                           "--delete-chain", "-F", "--flush", "-E",
-                                           "--rename-chain", NULL};
+        static const char *const cmds[] = {
+                "-A", "--append",  "-I", "--insert",       "-D", "--delete",
+                "-R", "--replace", "-N", "--new-chain",    "-X", "--delete-chain",
+                "-F", "--flush",   "-E", "--rename-chain", NULL};
 
         for (size_t i = 0; cmds[i]; i++)
                 if (strcmp(a, cmds[i]) == 0)
@@ -207,7 +206,8 @@ typedef struct RefInfo {
 } RefInfo;
 
 typedef struct RefCollector {
-        GHashTable *refs; /* chain key -> RefInfo */
+        GHashTable *refs;     /* chain key -> RefInfo */
+        GHashTable *declared; /* chain keys of <chain> entries, or NULL for all */
         const char *ipv;
         int who; /* 0 owner, 1 other owner, 2 unmarked */
 } RefCollector;
@@ -215,14 +215,21 @@ typedef struct RefCollector {
 static void collect_ref(const char *table, const char *chain, void *userdata)
 {
         RefCollector *rc = userdata;
-        char *key = chain_key(rc->ipv, table, chain);
-        RefInfo *info = g_hash_table_lookup(rc->refs, key);
+        char buf[256];
+        g_autofree char *big = NULL;
+        const char *key = buf;
+        RefInfo *info;
 
+        /* most references (built-in chains, targets like ACCEPT) name no <chain>: no allocation */
+        if ((size_t)g_snprintf(buf, sizeof(buf), "%s\x1f%s\x1f%s", rc->ipv, table, chain) >=
+            sizeof(buf))
+                key = big = chain_key(rc->ipv, table, chain);
+        if (rc->declared && !g_hash_table_contains(rc->declared, key))
+                return;
+        info = g_hash_table_lookup(rc->refs, key);
         if (!info) {
                 info = g_new0(RefInfo, 1);
-                g_hash_table_insert(rc->refs, key, info);
-        } else {
-                g_free(key);
+                g_hash_table_insert(rc->refs, g_strdup(key), info);
         }
         if (rc->who == 0)
                 info->by_owner = true;
@@ -234,8 +241,8 @@ static void collect_ref(const char *table, const char *chain, void *userdata)
 
 /* Per-entry owner tags (rules only; NULL when unmarked) and the chain references for owner. */
 typedef struct OwnerView {
-        char **tag;        /* n_entries owner names or NULL */
-        GHashTable *refs;  /* chain key -> RefInfo */
+        char **tag;       /* n_entries owner names or NULL */
+        GHashTable *refs; /* chain key -> RefInfo */
 } OwnerView;
 
 static void owner_view_clear(OwnerView *v, size_t n)
@@ -249,11 +256,19 @@ static void owner_view_clear(OwnerView *v, size_t n)
 
 static void owner_view_build(const TpfwDirect *d, const char *owner, OwnerView *v)
 {
+        g_autoptr(GHashTable) declared =
+                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
         v->tag = g_new0(char *, d->n_entries + 1);
         v->refs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         for (size_t i = 0; i < d->n_entries; i++) {
                 const TpfwEntry *e = &d->entries[i];
-                RefCollector rc = {v->refs, e->ipv, 2};
+                if (e->kind == TPFW_ENTRY_CHAIN)
+                        g_hash_table_add(declared, chain_key(e->ipv, e->table, e->chain));
+        }
+        for (size_t i = 0; i < d->n_entries; i++) {
+                const TpfwEntry *e = &d->entries[i];
+                RefCollector rc = {v->refs, declared, e->ipv, 2};
 
                 if (e->kind == TPFW_ENTRY_CHAIN)
                         continue;
@@ -402,7 +417,7 @@ int tpfw_direct_list_owners(const TpfwDirect *d, TpfwOwnerCount **ret, size_t *r
                 if (e->kind == TPFW_ENTRY_CHAIN || !v.tag[i])
                         continue;
                 refs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-                tpfw_direct_argv_refs(e, collect_ref, &(RefCollector){refs, e->ipv, 0});
+                tpfw_direct_argv_refs(e, collect_ref, &(RefCollector){refs, NULL, e->ipv, 0});
                 g_hash_table_iter_init(&ri, refs);
                 while (g_hash_table_iter_next(&ri, &key, NULL)) {
                         const char *cur = g_hash_table_lookup(chain_owner, key);
@@ -512,6 +527,7 @@ static bool refs_kuma_chain(const TpfwEntry *e)
 
 /* Sets of what desired holds, for the conflict and adoption checks. */
 typedef struct DesiredIndex {
+        GHashTable *groups;   /* chain keys holding desired rules */
         GHashTable *stripped; /* stripped rule keys */
         GHashTable *full;     /* full rule keys */
         GHashTable *chains;   /* chain keys */
@@ -519,6 +535,7 @@ typedef struct DesiredIndex {
 
 static void desired_index_build(const TpfwRuleset *rs, DesiredIndex *x)
 {
+        x->groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         x->stripped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         x->full = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         x->chains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -527,6 +544,7 @@ static void desired_index_build(const TpfwRuleset *rs, DesiredIndex *x)
                 const char *ipv = tpfw_ipv_name(r->ipv);
                 const char *const *argv = (const char *const *)r->argv;
 
+                g_hash_table_add(x->groups, chain_key(ipv, r->table, r->chain));
                 g_hash_table_add(x->stripped, stripped_key(ipv, r->table, r->chain, argv));
                 g_hash_table_add(x->full, full_key(ipv, r->table, r->chain, r->priority, argv));
         }
@@ -538,6 +556,7 @@ static void desired_index_build(const TpfwRuleset *rs, DesiredIndex *x)
 
 static void desired_index_clear(DesiredIndex *x)
 {
+        g_hash_table_unref(x->groups);
         g_hash_table_unref(x->stripped);
         g_hash_table_unref(x->full);
         g_hash_table_unref(x->chains);
@@ -583,8 +602,8 @@ static Verdict foreign_verdict(const TpfwEntry *e, const char *tag, const Desire
                 return g_hash_table_contains(dx->chains, k) ? CONFLICT_CHAIN : KEEP;
         }
         if (e->kind == TPFW_ENTRY_RULE && !tag) {
-                g_autofree char *k = stripped_key(e->ipv, e->table, e->chain,
-                                                  (const char *const *)e->argv);
+                g_autofree char *k =
+                        stripped_key(e->ipv, e->table, e->chain, (const char *const *)e->argv);
                 return g_hash_table_contains(dx->stripped, k) ? CONFLICT_RULE : KEEP;
         }
         return KEEP;
@@ -623,8 +642,15 @@ static char *describe_entry(const TpfwEntry *e)
                                e->ipv, e->table, e->chain, e->priority, args ? args : "");
 }
 
-int tpfw_direct_merge(TpfwDirect *d, const char *owner, const TpfwRuleset *desired,
-                      unsigned flags, TpfwMergeResult *result, TpfwDiag *diag)
+int tpfw_direct_merge(TpfwDirect *d, const char *owner, const TpfwRuleset *desired, unsigned flags,
+                      TpfwMergeResult *result, TpfwDiag *diag)
+{
+        return tpfw_direct_merge_with_legacy(d, owner, desired, NULL, flags, result, diag);
+}
+
+int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRuleset *desired,
+                                  const TpfwRuleset *legacy_reference, unsigned flags,
+                                  TpfwMergeResult *result, TpfwDiag *diag)
 {
         g_autoptr(TpfwRuleset) empty = NULL;
         g_autoptr(TpfwRuleset) current = NULL;
@@ -633,7 +659,7 @@ int tpfw_direct_merge(TpfwDirect *d, const char *owner, const TpfwRuleset *desir
         g_autoptr(GString) out = NULL;
         TpfwDirect *nd = NULL;
         OwnerView v = {0};
-        DesiredIndex dx;
+        DesiredIndex dx, lx = {0};
         size_t adopted = 0, insert_at, first_owner = (size_t)-1, n_entries = d->n_entries;
         int r = 0;
 
@@ -647,6 +673,8 @@ int tpfw_direct_merge(TpfwDirect *d, const char *owner, const TpfwRuleset *desir
         remove = g_new0(bool, d->n_elements + 1);
         owner_view_build(d, owner, &v);
         desired_index_build(desired, &dx);
+        if (legacy_reference && (flags & TPFW_MERGE_ADOPT_KUMA_LEGACY))
+                desired_index_build(legacy_reference, &lx);
         r = collect_owner(d, &v, owner, desired, &current, remove);
         if (r < 0)
                 goto out;
@@ -666,7 +694,8 @@ int tpfw_direct_merge(TpfwDirect *d, const char *owner, const TpfwRuleset *desir
                 e = &d->entries[i];
                 verdict = foreign_verdict(e, v.tag[i], &dx);
                 legacy = (flags & TPFW_MERGE_ADOPT_KUMA_LEGACY) &&
-                         (is_kuma_legacy(e, v.tag[i], &v) || verdict == CONFLICT_RULE);
+                         (is_kuma_legacy(e, v.tag[i], &v) || verdict == CONFLICT_RULE ||
+                          (lx.stripped && foreign_verdict(e, v.tag[i], &lx) == CONFLICT_RULE));
                 if (legacy || (verdict != KEEP && (flags & TPFW_MERGE_ADOPT))) {
                         remove[k] = true;
                         adopted++;
@@ -720,8 +749,7 @@ int tpfw_direct_merge(TpfwDirect *d, const char *owner, const TpfwRuleset *desir
                                 continue;
                         /* insert_at never lies inside a removed range */
                         if (!inserted && insert_at <= until) {
-                                g_string_append_len(out, d->data + pos,
-                                                    (gssize)(insert_at - pos));
+                                g_string_append_len(out, d->data + pos, (gssize)(insert_at - pos));
                                 g_string_append_len(out, block->str, (gssize)block->len);
                                 pos = insert_at;
                                 inserted = true;
@@ -749,6 +777,8 @@ int tpfw_direct_merge(TpfwDirect *d, const char *owner, const TpfwRuleset *desir
         tpfw_direct_free(nd);
 out:
         desired_index_clear(&dx);
+        if (lx.stripped)
+                desired_index_clear(&lx);
         owner_view_clear(&v, n_entries);
         return r;
 }

@@ -27,8 +27,8 @@ typedef struct DirectLayout {
 
 /* One element child of <direct>: its place in the bytes and its entry, if firewalld keeps one. */
 typedef struct DirectElement {
-        DirectSpan span;  /* zeroed when the document is not editable (no scan) */
-        long entry;       /* index into entries, or -1 (a rule/passthrough firewalld ignores) */
+        DirectSpan span; /* zeroed when the document is not editable (no scan) */
+        long entry;      /* index into entries, or -1 (a rule/passthrough firewalld ignores) */
 } DirectElement;
 
 struct TpfwDirect {

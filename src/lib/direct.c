@@ -29,6 +29,8 @@ static void capture_error(void *userdata, xmlErrorPtr error)
         if (error->domain == XML_FROM_NAMESPACE)
                 return;
         cap->message = g_strstrip(g_strdup(error->message ? error->message : "parse error"));
+        /* one line: libxml2 appends details such as "Bytes: 0xE9 ..." on the next */
+        cap->message[strcspn(cap->message, "\n")] = '\0';
         cap->line = error->line > 0 ? (unsigned)error->line : 0;
 }
 
@@ -63,6 +65,12 @@ static bool str_in(const char *s, const char *const *list)
         return false;
 }
 
+/* Element and attribute names as firewalld sees them, without allocating for the common case. */
+static bool name_is(const xmlNs *ns, const xmlChar *name, const char *want)
+{
+        return !(ns && ns->prefix) && strcmp((const char *)name, want) == 0;
+}
+
 static char *attr_value(xmlNodePtr node, const char *name)
 {
         xmlAttrPtr a = xmlHasNsProp(node, (const xmlChar *)name, NULL);
@@ -71,6 +79,10 @@ static char *attr_value(xmlNodePtr node, const char *name)
 
         if (!a || a->type != XML_ATTRIBUTE_NODE)
                 return NULL;
+        if (!a->children)
+                return g_strdup("");
+        if (a->children->type == XML_TEXT_NODE && !a->children->next)
+                return g_strdup((const char *)a->children->content);
         x = xmlNodeListGetString(node->doc, a->children, 1);
         v = g_strdup(x ? (const char *)x : "");
         tpfw_xml_free(x);
@@ -166,10 +178,11 @@ static void entry_clear(TpfwEntry *e)
 typedef struct Validator {
         const char *name;
         TpfwDiag *diag;
-        xmlNodePtr *nodes;  /* element children of the root */
-        DirectSpan *spans;  /* same length as nodes, or NULL */
-        GArray *entries;    /* TpfwEntry */
-        GArray *elements;   /* DirectElement */
+        xmlNodePtr *nodes; /* element children of the root */
+        DirectSpan *spans; /* same length as nodes, or NULL */
+        GArray *entries;   /* TpfwEntry */
+        GArray *elements;  /* DirectElement */
+        GString *text;     /* scratch buffer for the text of one entry */
 } Validator;
 
 static unsigned node_line(const Validator *v, xmlNodePtr node, size_t index)
@@ -188,16 +201,22 @@ static int check_attributes(Validator *v, xmlNodePtr node, const char *ename,
                         return tpfw_diag_set(v->diag, EINVAL, v->name, line,
                                              "Missing attribute %s for %s", required[i], ename);
         for (xmlNsPtr ns = node->nsDef; ns; ns = ns->next) {
-                g_autofree char *a = ns->prefix ? g_strdup_printf("xmlns:%s", ns->prefix)
-                                                : g_strdup("xmlns");
-                return tpfw_diag_set(v->diag, EINVAL, v->name, line,
-                                     "%s: Unexpected attribute %s", ename, a);
+                g_autofree char *a =
+                        ns->prefix ? g_strdup_printf("xmlns:%s", ns->prefix) : g_strdup("xmlns");
+                return tpfw_diag_set(v->diag, EINVAL, v->name, line, "%s: Unexpected attribute %s",
+                                     ename, a);
         }
         for (xmlAttrPtr a = node->properties; a; a = a->next) {
-                g_autofree char *an = qualified_name(a->ns, a->name);
-                if (!required || !str_in(an, required))
-                        return tpfw_diag_set(v->diag, EINVAL, v->name, line,
-                                             "%s: Unexpected attribute %s", ename, an);
+                g_autofree char *an = NULL;
+                bool known = false;
+
+                for (size_t i = 0; required && required[i] && !known; i++)
+                        known = name_is(a->ns, a->name, required[i]);
+                if (known)
+                        continue;
+                an = qualified_name(a->ns, a->name);
+                return tpfw_diag_set(v->diag, EINVAL, v->name, line, "%s: Unexpected attribute %s",
+                                     ename, an);
         }
         return 0;
 }
@@ -251,9 +270,11 @@ static int validate_element(Validator *v, xmlNodePtr node, size_t index)
         static const char *const chain_attrs[] = {"ipv", "table", "chain", NULL};
         static const char *const rule_attrs[] = {"ipv", "table", "chain", "priority", NULL};
         static const char *const passthrough_attrs[] = {"ipv", NULL};
-        g_autofree char *ename = qualified_name(node->ns, node->name);
+        g_autofree char *owned_name =
+                node->ns && node->ns->prefix ? qualified_name(node->ns, node->name) : NULL;
+        const char *ename = owned_name ? owned_name : (const char *)node->name;
         unsigned line = node_line(v, node, index);
-        g_autoptr(GString) text = g_string_new(NULL);
+        GString *text = g_string_truncate(v->text, 0);
         TpfwEntry e = {.line = line};
         DirectElement el = {.entry = -1};
         int r;
@@ -279,7 +300,8 @@ static int validate_element(Validator *v, xmlNodePtr node, size_t index)
                 e.table = attr_value(node, "table");
                 e.chain = attr_value(node, "chain");
                 if (!ipv_valid(e.ipv))
-                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line, "invalid ipv '%s'", e.ipv);
+                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line, "invalid ipv '%s'",
+                                          e.ipv);
                 else if (!table_valid(e.ipv, e.table))
                         r = tpfw_diag_set(v->diag, EINVAL, v->name, line,
                                           "invalid table '%s' for %s", e.table, e.ipv);
@@ -298,7 +320,8 @@ static int validate_element(Validator *v, xmlNodePtr node, size_t index)
                 e.chain = attr_value(node, "chain");
                 prio = attr_value(node, "priority");
                 if (!ipv_valid(e.ipv)) {
-                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line, "invalid ipv '%s'", e.ipv);
+                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line, "invalid ipv '%s'",
+                                          e.ipv);
                         goto out;
                 }
                 pr = tpfw_direct_parse_priority(prio, &e.priority);
@@ -311,8 +334,8 @@ static int validate_element(Validator *v, xmlNodePtr node, size_t index)
                                           "D-Bus interface carries (not supported)",
                                           prio);
                 else if (pr < 0)
-                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line,
-                                          "invalid priority '%s'", prio);
+                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line, "invalid priority '%s'",
+                                          prio);
                 else if ((r = split_text(v, text->str, line, &e.argv)) >= 0 &&
                          !table_valid(e.ipv, e.table))
                         r = tpfw_diag_set(v->diag, EINVAL, v->name, line,
@@ -328,7 +351,8 @@ static int validate_element(Validator *v, xmlNodePtr node, size_t index)
                         goto out; /* ignored by firewalld, ipv unchecked */
                 r = split_text(v, text->str, line, &e.argv);
                 if (r >= 0 && !ipv_valid(e.ipv))
-                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line, "invalid ipv '%s'", e.ipv);
+                        r = tpfw_diag_set(v->diag, EINVAL, v->name, line, "invalid ipv '%s'",
+                                          e.ipv);
         }
 out:
         if (r < 0) {
@@ -421,7 +445,7 @@ static int parse_xml(const char *name, const char *data, size_t len, xmlDoc **re
         xmlSetStructuredErrorFunc(ctxt, capture_error);
         doc = xmlCtxtReadMemory(ctxt, data, (int)len, name, NULL,
                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                                        XML_PARSE_BIG_LINES);
+                                        XML_PARSE_BIG_LINES | XML_PARSE_COMPACT);
         xmlSetStructuredErrorFunc(saved_context, saved_handler);
 
         if (cap.doctype) {
@@ -451,6 +475,7 @@ int tpfw_direct_parse(const char *name, const char *data, size_t len, TpfwDirect
         g_autoptr(GPtrArray) nodes = g_ptr_array_new();
         g_autoptr(GArray) entries = g_array_new(FALSE, TRUE, sizeof(TpfwEntry));
         g_autoptr(GArray) elements = g_array_new(FALSE, TRUE, sizeof(DirectElement));
+        g_autoptr(GString) text = g_string_sized_new(256);
         g_autofree char *root_name = NULL;
         xmlNodePtr root;
         Validator v;
@@ -494,6 +519,7 @@ int tpfw_direct_parse(const char *name, const char *data, size_t len, TpfwDirect
                 .spans = d->editable ? d->layout.spans : NULL,
                 .entries = entries,
                 .elements = elements,
+                .text = text,
         };
         root_name = qualified_name(root->ns, root->name);
         if (strcmp(root_name, "direct") != 0)
@@ -521,7 +547,8 @@ int tpfw_direct_parse(const char *name, const char *data, size_t len, TpfwDirect
 
 TpfwDirect *tpfw_direct_new_empty(const char *name)
 {
-        static const char empty[] = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<direct>\n</direct>\n";
+        static const char empty[] =
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<direct>\n</direct>\n";
         TpfwDirect *d = NULL;
 
         if (tpfw_direct_parse(name, empty, sizeof(empty) - 1, &d, NULL) < 0)

@@ -12,7 +12,7 @@ KUMA_ENTRIES = 31  # 23 rules + 8 chains in kuma-dualstack.txt
 # Kuma options that make generation independent of the host (IPv4 only, UID 5678, lo).
 FACTS = ["--kuma-dp-user", "5678", "--loopback-interface", "lo", "--assume-ipv6", "no",
          "--assume-conntrack", "yes", "--assume-docker-output", "no", "--assume-mangle", "yes"]
-RESOLV = fixture("generate", "resolv-v4.conf")
+RESOLV = fixture("legacy", "resolv.conf")
 JSON_KEYS = {"changed", "owner", "file", "added", "removed", "reload", "verified", "error"}
 RELOAD_VALUES = {"done", "skipped", "not-running", "failed", "rolled-back"}
 

@@ -1,0 +1,115 @@
+/* direct.xml: validation against the RelaxNG schema in schemas/ (no network, no DTD). */
+#include <string.h>
+
+#include <libxml/relaxng.h>
+
+#include "direct-private.h"
+#include "util.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNG, xmlRelaxNGFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGValidCtxt, xmlRelaxNGFreeValidCtxt)
+
+typedef struct SchemaCapture {
+        char *message;
+        unsigned line;
+} SchemaCapture;
+
+static void schema_error(void *userdata, xmlErrorPtr error)
+{
+        SchemaCapture *cap = userdata;
+
+        if (!error || error->level < XML_ERR_ERROR || cap->message)
+                return;
+        cap->message = g_strstrip(g_strdup(error->message ? error->message : "invalid"));
+        /* one line: libxml2 appends details such as "Bytes: 0xE9 ..." on the next */
+        cap->message[strcspn(cap->message, "\n")] = '\0';
+        cap->line = error->line > 0 ? (unsigned)error->line : 0;
+}
+
+/* Reads an XML file with the same safe options as direct.xml, errors captured. */
+static xmlDocPtr read_safely(const char *name, const char *data, size_t len, SchemaCapture *cap)
+{
+        g_autoptr(xmlParserCtxt) ctxt = xmlNewParserCtxt();
+        xmlStructuredErrorFunc saved_handler = xmlStructuredError;
+        void *saved_context = xmlStructuredErrorContext;
+        xmlDocPtr doc;
+
+        if (!ctxt)
+                return NULL;
+        /* no per-context handler: errors go to the thread's handler, pointed at cap meanwhile */
+        xmlSetStructuredErrorFunc(cap, schema_error);
+        doc = xmlCtxtReadMemory(ctxt, data, (int)len, name, NULL,
+                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                        XML_PARSE_BIG_LINES);
+        xmlSetStructuredErrorFunc(saved_context, saved_handler);
+        if (doc && (doc->intSubset || doc->extSubset)) {
+                xmlFreeDoc(doc);
+                g_free(cap->message);
+                cap->message = g_strdup("DOCTYPE declarations are not supported");
+                return NULL;
+        }
+        return doc;
+}
+
+int tpfw_direct_validate_schema(const char *schema_path, const char *data, size_t len,
+                                TpfwDiag *diag)
+{
+        g_autofree char *schema_data = NULL;
+        g_autoptr(xmlDoc) schema_doc = NULL;
+        g_autoptr(xmlDoc) doc = NULL;
+        g_autoptr(xmlRelaxNGParserCtxt) pctxt = NULL;
+        g_autoptr(xmlRelaxNG) schema = NULL;
+        g_autoptr(xmlRelaxNGValidCtxt) vctxt = NULL;
+        g_autoptr(GError) error = NULL;
+        SchemaCapture cap = {0};
+        gsize schema_len = 0;
+        int r = 0;
+
+        if (len > TPFW_DIRECT_MAX_SIZE)
+                return tpfw_diag_set(diag, EFBIG, NULL, 0, "file is too large (%zu bytes)", len);
+        if (!g_file_get_contents(schema_path, &schema_data, &schema_len, &error))
+                return tpfw_diag_set(diag, ENOENT, schema_path, 0, "cannot read schema: %s",
+                                     error->message);
+        schema_doc = read_safely(schema_path, schema_data, schema_len, &cap);
+        if (!schema_doc) {
+                r = tpfw_diag_set(diag, EINVAL, schema_path, cap.line, "invalid schema: %s",
+                                  cap.message ? cap.message : "not well-formed");
+                goto out;
+        }
+        pctxt = xmlRelaxNGNewDocParserCtxt(schema_doc);
+        if (!pctxt) {
+                r = tpfw_diag_set(diag, ENOMEM, schema_path, 0, "out of memory");
+                goto out;
+        }
+        xmlRelaxNGSetParserStructuredErrors(pctxt, schema_error, &cap);
+        schema = xmlRelaxNGParse(pctxt);
+        if (!schema) {
+                r = tpfw_diag_set(diag, EINVAL, schema_path, cap.line, "invalid schema: %s",
+                                  cap.message ? cap.message : "cannot compile");
+                goto out;
+        }
+
+        if (len == 0) {
+                r = tpfw_diag_set(diag, EINVAL, NULL, 1, "Not a valid file: no element found");
+                goto out;
+        }
+        doc = read_safely("direct.xml", data, len, &cap);
+        if (!doc) {
+                r = tpfw_diag_set(diag, EINVAL, NULL, cap.line, "Not a valid file: %s",
+                                  cap.message ? cap.message : "not well-formed");
+                goto out;
+        }
+        vctxt = xmlRelaxNGNewValidCtxt(schema);
+        if (!vctxt) {
+                r = tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+                goto out;
+        }
+        xmlRelaxNGSetValidStructuredErrors(vctxt, schema_error, &cap);
+        if (xmlRelaxNGValidateDoc(vctxt, doc) != 0)
+                r = tpfw_diag_set(diag, EINVAL, NULL, cap.line, "schema: %s",
+                                  cap.message ? cap.message : "does not validate");
+out:
+        g_free(cap.message);
+        return r;
+}
