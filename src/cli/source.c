@@ -95,9 +95,10 @@ static int build_import(const CliGlobal *g, CliRulesetSource *src, TpfwRuleset *
         (void)tpfw_ipv_from_name(src->import_ipv, &ipv);
         r = tpfw_import_iptables_restore(is_stdin ? "<stdin>" : path, text, len, ipv, ret, &diag);
         if (r < 0) {
+                /* bad input data, not bad usage: exit 1 like a bad direct.xml */
                 cli_error(&diag, "cannot import the iptables-restore input");
                 tpfw_diag_clear(&diag);
-                return EXIT_USAGE;
+                return EXIT_FAIL;
         }
         (void)g;
         return 0;
