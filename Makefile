@@ -91,7 +91,44 @@ $(BUILDDIR)/tests/%: tests/unit/%.c $(STLIB) $(wildcard tests/unit/*.h)
 	$(CC) $(CPPFLAGS) -Isrc/lib -DTPFW_SRCDIR=\"$(CURDIR)\" $(CFLAGS) -o $@ $< $(STLIB) \
 		$(LDFLAGS) $(PKG_LIBS) -lcmocka
 
-tests: $(TEST_BINS)
+# Fuzzing. The replay binaries (gcc, no libFuzzer) feed every committed corpus file to each
+# harness once, under `make check`; `make fuzz` builds the harnesses with clang libFuzzer and
+# ASan+UBSan and runs each for FUZZ_SECONDS, new inputs going to $(BUILDDIR)/fuzz/corpus/<target>.
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILDDIR)/fuzz-replay/fuzz_%)
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_ARGS    ?=
+FUZZ_DIR     := $(BUILDDIR)/fuzz
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=all $(WARNINGS) $(PKG_CFLAGS)
+FUZZ_OBJS    := $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+
+$(BUILDDIR)/fuzz-replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(wildcard tests/fuzz/*.h) $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DTPFW_FUZZ_REPLAY -DTPFW_SRCDIR=\"$(CURDIR)\" $(CFLAGS) -o $@ $< \
+		tests/fuzz/replay.c $(STLIB) $(LDFLAGS) $(PKG_LIBS)
+
+$(FUZZ_DIR)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OBJS)
+	$(FUZZ_CC) $(CPPFLAGS) -DTPFW_SRCDIR=\"$(CURDIR)\" $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_OBJS) $(PKG_LIBS)
+
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts/$$t; \
+		dict=; [ ! -f tests/fuzz/$$t.dict ] || dict=-dict=tests/fuzz/$$t.dict; \
+		echo "fuzz $$t: $(FUZZ_SECONDS)s"; \
+		$(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ $$dict $(FUZZ_ARGS) \
+			$(FUZZ_DIR)/corpus/$$t fixtures/fuzz/$$t; \
+	done
+
+tests: $(TEST_BINS) $(FUZZ_REPLAY)
 
 # Unit tests only (cmocka, one binary per module).
 test unit: all tests

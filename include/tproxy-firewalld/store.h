@@ -29,7 +29,8 @@ typedef enum TpfwStoreFlags {
 /*
  * Reads path whole. A missing file gives 0 with *ret_exists false and *ret_data NULL. Refuses a
  * symlink (-ELOOP, unless TPFW_STORE_FOLLOW_SYMLINK), a non-regular file (-EISDIR/-EINVAL), a file
- * over max_size (-EFBIG) and NUL bytes (-EINVAL). *ret_data is NUL-terminated; free with free().
+ * over max_size (-EFBIG) and NUL bytes (-EINVAL) unless it starts with a UTF-16 byte order mark.
+ * *ret_data is NUL-terminated; free with free().
  */
 int tpfw_store_read(const char *path, unsigned flags, size_t max_size, char **ret_data,
                     size_t *ret_len, bool *ret_exists, TpfwDiag *diag);
@@ -43,6 +44,13 @@ int tpfw_store_read(const char *path, unsigned flags, size_t max_size, char **re
  */
 int tpfw_store_write(const char *path, const char *data, size_t len, unsigned flags,
                      TpfwDiag *diag);
+
+/*
+ * Removes the temporary files that runs killed mid-write left next to path (the same ones
+ * tpfw_store_write() removes first), so a run that writes nothing still clears them. Call with
+ * the lock held: a live run's temporary file is never stale.
+ */
+void tpfw_store_remove_stale(const char *path);
 
 /*
  * Puts back a previous state for rollback: data (existed true) is written as tpfw_store_write()

@@ -144,6 +144,11 @@ static int reload_and_verify(const TpfwApplyOptions *opts, TpfwFirewalld *fw, co
 
                 if (r2 == 0)
                         r2 = tpfw_store_restore(path, old_exists, old_data, old_len, &rb);
+                if (r2 == 0) {
+                        r2 = tpfw_fault("rollback-reload");
+                        if (r2 < 0)
+                                tpfw_diag_set(&rb, -r2, NULL, 0, "reload failed (fault injected)");
+                }
                 if (r2 == 0)
                         r2 = tpfw_firewalld_reload(fw, &rb);
                 result->reload = r2 == 0 ? TPFW_RELOAD_ROLLED_BACK : TPFW_RELOAD_FAILED;
@@ -285,6 +290,8 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
                             diag);
         if (r < 0)
                 return r;
+        if (!opts->check)
+                tpfw_store_remove_stale(result->path);
         r = tpfw_store_read(result->path, opts->follow_symlink ? TPFW_STORE_FOLLOW_SYMLINK : 0,
                             TPFW_DIRECT_MAX_SIZE, &old_data, &old_len, &exists, diag);
         if (r < 0)

@@ -62,16 +62,53 @@ char *tpfw_diag_format(const TpfwDiag *diag)
 
 #ifdef TPFW_FAULT_INJECTION
 #include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+/*
+ * spec is a comma-separated list of "point" (every hit) or "point@N" (the Nth hit only, from 1),
+ * so a test can reach the rollback's own write ("rename@2") behind an injected failure
+ * ("verify"). hits is the number of times point has been reached, this one included.
+ */
+static bool fault_matches(const char *spec, const char *point, unsigned hits)
+{
+        size_t plen = strlen(point);
+
+        while (spec && *spec) {
+                const char *end = strchrnul(spec, ',');
+
+                if ((size_t)(end - spec) >= plen && strncmp(spec, point, plen) == 0) {
+                        const char *rest = spec + plen;
+
+                        if (rest == end)
+                                return true;
+                        if (*rest == '@' && strtoul(rest + 1, NULL, 10) == hits)
+                                return true;
+                }
+                spec = *end ? end + 1 : end;
+        }
+        return false;
+}
 
 int tpfw_fault(const char *point)
 {
-        const char *v;
+        static struct {
+                const char *point;
+                unsigned hits;
+        } counters[32];
+        unsigned hits = 0;
 
-        v = getenv("TPFW_FAULT_CRASH");
-        if (v && strcmp(v, point) == 0)
+        /* points are string literals: compare by content, count per name */
+        for (size_t i = 0; i < G_N_ELEMENTS(counters); i++) {
+                if (!counters[i].point || strcmp(counters[i].point, point) == 0) {
+                        counters[i].point = point;
+                        hits = ++counters[i].hits;
+                        break;
+                }
+        }
+        if (fault_matches(getenv("TPFW_FAULT_CRASH"), point, hits))
                 raise(SIGKILL);
-        v = getenv("TPFW_FAULT_FAIL");
-        if (v && strcmp(v, point) == 0)
+        if (fault_matches(getenv("TPFW_FAULT_FAIL"), point, hits))
                 return -EIO;
         return 0;
 }

@@ -207,10 +207,18 @@ bool tpfw_firewalld_is_running(TpfwFirewalld *fw)
 int tpfw_firewalld_reload(TpfwFirewalld *fw, TpfwDiag *diag)
 {
         g_autoptr(DBusMessage) msg = new_call(FW_PATH, FW_IFACE, "reload");
+        int r;
 
         if (!msg)
                 return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
-        return fw_call(fw, msg, NULL, NULL, diag);
+        r = fw_call(fw, msg, NULL, NULL, diag);
+        if (r < 0)
+                return r;
+        /* firewalld has reloaded; the caller has not yet looked at the result */
+        r = tpfw_fault("reload-done");
+        if (r < 0)
+                return tpfw_diag_set(diag, -r, NULL, 0, "reload failed (fault injected)");
+        return 0;
 }
 
 /* Reads a string property through org.freedesktop.DBus.Properties.Get. */

@@ -60,6 +60,13 @@ TpfwLock *tpfw_store_unlock(TpfwLock *lock)
         return NULL;
 }
 
+static bool has_utf16_bom(const char *data, size_t len)
+{
+        const unsigned char *d = (const unsigned char *)data;
+
+        return len >= 2 && ((d[0] == 0xFF && d[1] == 0xFE) || (d[0] == 0xFE && d[1] == 0xFF));
+}
+
 int tpfw_store_read(const char *path, unsigned flags, size_t max_size, char **ret_data,
                     size_t *ret_len, bool *ret_exists, TpfwDiag *diag)
 {
@@ -112,7 +119,9 @@ int tpfw_store_read(const char *path, unsigned flags, size_t max_size, char **re
                 len += (size_t)n;
         }
         data[len] = '\0';
-        if (memchr(data, '\0', len)) {
+        /* NUL bytes have no place in an XML text file, except as part of a UTF-16 one (which
+         * firewalld accepts when it starts with a byte order mark) */
+        if (!has_utf16_bom(data, len) && memchr(data, '\0', len)) {
                 size_t off = (size_t)((char *)memchr(data, '\0', len) - data);
                 unsigned line = 1;
                 for (size_t i = 0; i < off; i++)
@@ -159,6 +168,16 @@ static void remove_stale_temps(int dirfd, const char *base)
                 if (g_str_has_prefix(de->d_name, prefix))
                         (void)unlinkat(dirfd, de->d_name, 0);
         closedir(d);
+}
+
+void tpfw_store_remove_stale(const char *path)
+{
+        g_autofree char *dir = g_path_get_dirname(path);
+        g_autofree char *base = g_path_get_basename(path);
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (dirfd >= 0)
+                remove_stale_temps(dirfd, base);
 }
 
 static int fail_at(const char *point)

@@ -3,7 +3,8 @@
 Each corpus file is put as direct.xml into a private copy of /etc/firewalld and checked with
 `firewall-offline-cmd --system-config DIR --check-config`. The firewalld verdict must be the one
 EXPECTED records (the `firewalld=` field where the tool differs on purpose, else the tool's own
-verdict), and the tool's verdict (tests/test_direct --verdict) must match too.
+verdict), and the tool's verdict must match too: both the library's (tests/test_direct --verdict)
+and the CLI's (`tproxy-firewalld validate FILE`, which adds the schema check).
 Skipped when firewall-offline-cmd is not installed.
 """
 import concurrent.futures
@@ -18,6 +19,7 @@ SRCDIR = os.environ.get("TPFW_SRCDIR", os.path.dirname(os.path.dirname(os.path.d
 BUILDDIR = os.environ.get("TPFW_BUILDDIR", os.path.join(SRCDIR, "build"))
 CORPUS = os.path.join(SRCDIR, "fixtures", "direct", "corpus")
 HELPER = os.path.join(BUILDDIR, "tests", "test_direct")
+CLI = os.path.join(BUILDDIR, "tproxy-firewalld")
 OFFLINE = shutil.which("firewall-offline-cmd")
 HANG_TIMEOUT = 8
 
@@ -67,6 +69,18 @@ class ValidateOracleTest(unittest.TestCase):
                                stdout=subprocess.PIPE, text=True, check=True)
             self.assertEqual(p.stdout.split()[0], ours, f"{name}: {p.stdout.strip()}")
             self.assertEqual(len(p.stdout.strip().splitlines()), 1, "diagnostic is one line")
+
+    def test_cli_validate_verdicts(self):
+        for name, ours, _ in read_expected():
+            p = subprocess.run([CLI, "validate", os.path.join(CORPUS, name)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               errors="replace")
+            self.assertEqual("accept" if p.returncode == 0 else "reject", ours,
+                             f"{name}: exit {p.returncode}: {p.stderr.strip()}")
+            if p.returncode != 0:
+                self.assertEqual(p.returncode, 1, name)
+                self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+                self.assertIn(name, p.stderr)
 
     @unittest.skipUnless(OFFLINE and os.path.isdir("/etc/firewalld"),
                          "firewall-offline-cmd not installed")
