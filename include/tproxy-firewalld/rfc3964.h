@@ -1,4 +1,5 @@
-/* firewalld's RFC3964_IPv4 filter against IPv6 REDIRECT (FIREWALLD.md section 10): read, fix, restore.
+/* firewalld's RFC3964_IPv4 filter against IPv6 REDIRECT (FIREWALLD.md section 10): read, fix,
+ * restore.
  */
 #pragma once
 
@@ -74,12 +75,23 @@ typedef struct TpfwRfc3964Request {
         bool ipv6;           /* the owner's new ruleset has IPv6 rules (false for uninstall) */
         bool fix;            /* --fix-ipv6-redirect: the owner needs RFC3964_IPv4=no */
         bool check;          /* compute only: no write, no D-Bus change */
+        bool offline;        /* --no-reload: read and write firewalld.conf, never D-Bus */
         int dbus_timeout_ms; /* <= 0: 30 s */
 } TpfwRfc3964Request;
 
+/* A value of the setting; zero-initialised means "not looked at". */
+typedef enum TpfwRfc3964Value {
+        TPFW_RFC3964_UNKNOWN = 0,
+        TPFW_RFC3964_YES = 1,
+        TPFW_RFC3964_NO = 2,
+} TpfwRfc3964Value;
+
+/* "yes", "no", or NULL for TPFW_RFC3964_UNKNOWN. */
+const char *tpfw_rfc3964_value_name(TpfwRfc3964Value v);
+
 typedef struct TpfwRfc3964Outcome {
-        int before;    /* RFC3964_IPv4 before: 1 yes, 0 no, -1 not looked at (nothing to do) */
-        int after;     /* after the step (with check: what it would be) */
+        TpfwRfc3964Value before; /* UNKNOWN when there was nothing to look at */
+        TpfwRfc3964Value after;  /* after the step (with check: what it would be) */
         bool warning;  /* IPv6 rules and RFC3964_IPv4=yes afterwards: IPv6 redirection fails */
         bool claimed;  /* the owner is recorded as needing the fix afterwards */
         bool via_dbus; /* changed through the running firewalld: effective after a reload */
@@ -111,7 +123,7 @@ void tpfw_rfc3964_outcome_clear(TpfwRfc3964Outcome *o);
 
 /* The warning install and status print (one line, no trailing newline). */
 #define TPFW_RFC3964_WARNING                                                                       \
-        "IPv6 outbound redirection will fail: firewalld's RFC3964_IPv4=yes filter rejects the "   \
+        "IPv6 outbound redirection will fail: firewalld's RFC3964_IPv4=yes filter rejects the "    \
         "redirected destination ::1 (use --fix-ipv6-redirect)"
 
 #ifdef __cplusplus

@@ -13,7 +13,8 @@ KUMA_ENTRIES = 31  # 23 rules + 8 chains in kuma-dualstack.txt
 FACTS = ["--kuma-dp-user", "5678", "--loopback-interface", "lo", "--assume-ipv6", "no",
          "--assume-conntrack", "yes", "--assume-docker-output", "no", "--assume-mangle", "yes"]
 RESOLV = fixture("legacy", "resolv.conf")
-JSON_KEYS = {"changed", "owner", "file", "added", "removed", "reload", "verified", "error"}
+JSON_KEYS = {"changed", "owner", "file", "added", "removed", "reload", "verified", "rfc3964_ipv4",
+             "ipv6_redirect_warning", "error"}
 RELOAD_VALUES = {"done", "skipped", "not-running", "failed", "rolled-back"}
 
 
@@ -205,7 +206,8 @@ class JsonTest(CmTest):
         self.assert_json_shape(obj)
         self.assertEqual(obj, {"changed": True, "owner": "kuma", "file": self.path,
                                "added": KUMA_ENTRIES, "removed": 0, "reload": "skipped",
-                               "verified": False, "error": None})
+                               "verified": False, "rfc3964_ipv4": "yes",
+                               "ipv6_redirect_warning": True, "error": None})
         obj = self.json_of(self.install("--json", "--no-reload", check=0))
         self.assertEqual((obj["changed"], obj["added"], obj["removed"]), (False, 0, 0))
         # firewalld not running (the test bus is nowhere): saved, not an error

@@ -1,4 +1,7 @@
 /* End-to-end test helper: servers that report the original destination, and one-shot clients. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strerrorname_np, accept4 */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +39,8 @@ static void usage(void)
                 "       nethelper udp ADDR PORT [TIMEOUT_MS]\n"
                 "serve: a tcp SPEC listens on 0.0.0.0 and ::, a udp SPEC on ADDR (default both\n"
                 "wildcards); each accepted connection or datagram gets one reply line\n"
-                "'NAME PROTO/PORT orig=DST peer=SRC' (orig: SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST,\n"
+                "'NAME PROTO/PORT orig=DST peer=SRC' (orig: SO_ORIGINAL_DST / "
+                "IP6T_SO_ORIGINAL_DST,\n"
                 "'-' without conntrack; for udp the received datagram follows as 'data=...'),\n"
                 "also printed on stdout. Clients print the reply or 'error ERRNO_NAME'.\n");
         exit(2);
@@ -262,8 +266,7 @@ static int cmd_client(int argc, char **argv, bool udp)
         if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)
                 return print_error(errno);
         if (udp) {
-                snprintf(buf, sizeof(buf), "query uid=%u to=%s:%s\n", getuid(), argv[2],
-                         argv[3]);
+                snprintf(buf, sizeof(buf), "query uid=%u to=%s:%s\n", getuid(), argv[2], argv[3]);
                 if (send(fd, buf, strlen(buf), 0) < 0)
                         return print_error(errno);
         } else {

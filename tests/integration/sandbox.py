@@ -260,6 +260,17 @@ class FirewalldSandbox:
                 _live.discard(self)
         self.timings["close"] = time.monotonic() - t0
 
+    def recreate_netns(self):
+        """A reboot of the app host: with firewalld stopped (stop()), deletes the namespace and
+        creates an empty one of the same name (loopback down, no interfaces, no rules). The
+        caller configures interfaces again, then start()s firewalld with the same config dir."""
+        if self.fw_proc is not None and self.fw_proc.poll() is None:
+            raise RuntimeError("stop firewalld before recreating its namespace")
+        name = self.netns
+        self._delete_netns()
+        subprocess.run(["ip", "netns", "add", name], check=True)
+        self.netns = name
+
     def _delete_netns(self):
         # firewalld has exited; its helpers (iptables-restore) die with it. Wait briefly for the
         # namespace to empty, but never kill what we did not start.

@@ -1,0 +1,1 @@
+"""End-to-end tests: real sockets through the rules install persists (firewalld sandbox + remote)."""
