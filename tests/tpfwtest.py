@@ -28,6 +28,18 @@ def read_bytes(path):
         return f.read()
 
 
+# What ASan/LSan/UBSan print (`make asan-check` runs the suites against a sanitized CLI; ASan and
+# LSan reports also go to files there, but gcc's UBSan in an ASan build only writes to stderr).
+SANITIZER_MARKERS = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "ERROR: UndefinedBehaviorSanitizer")
+
+
+def assert_no_sanitizer_report(stderr, what=""):
+    for m in SANITIZER_MARKERS:
+        if m in (stderr or ""):
+            raise AssertionError(f"sanitizer report ({m!r}) from {what}:\n{stderr}")
+
+
 def run(args, cli=CLI, input=None, env=None, check=None):
     """Runs the CLI; returns CompletedProcess with text stdout/stderr."""
     e = dict(os.environ)
@@ -40,6 +52,7 @@ def run(args, cli=CLI, input=None, env=None, check=None):
         e.update(env)
     p = subprocess.run([cli] + list(args), input=input, env=e, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, timeout=120)
+    assert_no_sanitizer_report(p.stderr, args)
     if check is not None and p.returncode != check:
         raise AssertionError(f"exit {p.returncode} != {check} for {args}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
     return p

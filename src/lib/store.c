@@ -97,12 +97,16 @@ int tpfw_store_read(const char *path, unsigned flags, size_t max_size, char **re
                 return tpfw_diag_set(diag, errno, path, 0, "cannot open: %s", g_strerror(errno));
         }
         if (fstat(fd, &st) < 0)
+                /* cppcheck-suppress resourceLeak ; fd is _cleanup_close_ */
                 return tpfw_diag_set(diag, errno, path, 0, "cannot stat: %s", g_strerror(errno));
         if (S_ISDIR(st.st_mode))
+                /* cppcheck-suppress resourceLeak ; fd is _cleanup_close_ */
                 return tpfw_diag_set(diag, EISDIR, path, 0, "is a directory, not a file");
         if (!S_ISREG(st.st_mode))
+                /* cppcheck-suppress resourceLeak ; fd is _cleanup_close_ */
                 return tpfw_diag_set(diag, EINVAL, path, 0, "is not a regular file");
         if ((uint64_t)st.st_size > max_size)
+                /* cppcheck-suppress resourceLeak ; fd is _cleanup_close_ */
                 return tpfw_diag_set(diag, EFBIG, path, 0,
                                      "is too large (%jd bytes; the limit is %zu)",
                                      (intmax_t)st.st_size, max_size);
@@ -333,5 +337,6 @@ int tpfw_store_restore(const char *path, bool existed, const char *data, size_t 
         dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dirfd >= 0)
                 (void)fsync(dirfd);
+        /* cppcheck-suppress resourceLeak ; dirfd is _cleanup_close_ */
         return 0;
 }

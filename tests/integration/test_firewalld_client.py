@@ -39,6 +39,9 @@ def build_fwclient():
     cmd = (["cc", "-std=gnu11", "-D_GNU_SOURCE", "-g", "-Wall", "-Wextra", "-Werror",
             "-I" + os.path.join(TOP, "include")] + cflags
            + ["-o", out, os.path.join(HERE, "fwclient.c"), lib] + libs)
+    if os.environ.get("TPFW_SANITIZE"):
+        # make asan-check: the library is instrumented, so the client links the runtimes too
+        cmd.insert(1, "-fsanitize=" + os.environ["TPFW_SANITIZE"])
     subprocess.run(cmd, check=True)
     return out
 
