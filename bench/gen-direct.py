@@ -69,8 +69,10 @@ def rule_args(rng, ipv, table, chain, n, own_chains):
     else:  # raw
         target = ["-j", rng.choice(["ACCEPT", "RETURN"])]
         body = ["-p", "tcp", "-d", src, "--dport", str(port)]
-    if kind in (3, 4):
+    if kind in (3, 4) and chain in ("PREROUTING", "INPUT", "FORWARD"):
         body = ["!", "-i", "lo"] + body
+    elif kind in (3, 4) and chain in ("OUTPUT", "POSTROUTING"):
+        body = ["!", "-o", "lo"] + body
     return (comment if kind != 5 else []) + body + target
 
 

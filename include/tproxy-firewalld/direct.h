@@ -47,6 +47,13 @@ typedef struct TpfwDirect TpfwDirect;
 int tpfw_direct_parse(const char *name, const char *data, size_t len, TpfwDirect **ret,
                       TpfwDiag *diag);
 
+/*
+ * tpfw_direct_parse() without copying data: data must stay alive and unchanged until the document
+ * is freed. A merge that changes the document gives it its own bytes.
+ */
+int tpfw_direct_parse_borrowed(const char *name, const char *data, size_t len, TpfwDirect **ret,
+                               TpfwDiag *diag);
+
 /* A document for a missing direct.xml: no entries; serialises as firewalld's empty file. */
 TpfwDirect *tpfw_direct_new_empty(const char *name);
 

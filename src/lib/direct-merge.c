@@ -158,6 +158,8 @@ static char *chain_key(const char *ipv, const char *table, const char *chain)
 
 static bool is_target_option(const char *a)
 {
+        if (a[0] != '-')
+                return false; /* most arguments: values, not options */
         return strcmp(a, "-j") == 0 || strcmp(a, "--jump") == 0 || strcmp(a, "-g") == 0 ||
                strcmp(a, "--goto") == 0;
 }
@@ -169,6 +171,8 @@ static bool is_chain_command(const char *a)
                 "-R", "--replace", "-N", "--new-chain",    "-X", "--delete-chain",
                 "-F", "--flush",   "-E", "--rename-chain", NULL};
 
+        if (a[0] != '-')
+                return false;
         for (size_t i = 0; cmds[i]; i++)
                 if (strcmp(a, cmds[i]) == 0)
                         return true;
@@ -198,6 +202,56 @@ void tpfw_direct_argv_refs(const TpfwEntry *e, DirectRefFn fn, void *userdata)
                         fn(table, e->argv[i + 1], userdata);
 }
 
+/*
+ * A chain as (ipv, table, chain). The names of a document's entries and references are interned in
+ * its string chunk, so comparing the pointers compares the names.
+ */
+typedef struct ChainRef {
+        const char *ipv, *table, *chain;
+} ChainRef;
+
+static guint chain_ref_hash(gconstpointer p)
+{
+        const ChainRef *k = p;
+
+        return (guint)(((uintptr_t)k->ipv * 31u + (uintptr_t)k->table) * 1000003u +
+                       (uintptr_t)k->chain) ^
+               (guint)((uintptr_t)k->chain >> 4);
+}
+
+static gboolean chain_ref_equal(gconstpointer a, gconstpointer b)
+{
+        const ChainRef *x = a, *y = b;
+
+        return x->ipv == y->ipv && x->table == y->table && x->chain == y->chain;
+}
+
+static GHashTable *chain_ref_table(GDestroyNotify value_free)
+{
+        return g_hash_table_new_full(chain_ref_hash, chain_ref_equal, g_free, value_free);
+}
+
+static ChainRef *chain_ref_dup(const ChainRef *k)
+{
+        return g_memdup2(k, sizeof(*k));
+}
+
+/* The chains an entry references (tpfw_direct_argv_refs(), from what the parser noted). */
+typedef void (*EntryRefFn)(const ChainRef *ref, void *userdata);
+
+static void entry_refs(const TpfwDirect *d, size_t i, EntryRefFn fn, void *userdata)
+{
+        const TpfwEntry *e = &d->entries[i];
+        const DirectEntryInfo *info = &d->info[i];
+
+        if (e->kind != TPFW_ENTRY_PASSTHROUGH)
+                fn(&(ChainRef){e->ipv, e->table, e->chain}, userdata);
+        for (size_t k = 0; k < info->n_refs; k++) {
+                const char *const *pair = &d->refs[2 * (info->refs + k)];
+                fn(&(ChainRef){e->ipv, pair[0], pair[1]}, userdata);
+        }
+}
+
 /* Who references a chain key. */
 typedef struct RefInfo {
         bool by_owner;       /* rules tagged for the owner in question */
@@ -206,30 +260,23 @@ typedef struct RefInfo {
 } RefInfo;
 
 typedef struct RefCollector {
-        GHashTable *refs;     /* chain key -> RefInfo */
-        GHashTable *declared; /* chain keys of <chain> entries, or NULL for all */
-        const char *ipv;
-        int who; /* 0 owner, 1 other owner, 2 unmarked */
+        GHashTable *refs;     /* ChainRef -> RefInfo */
+        GHashTable *declared; /* ChainRefs of <chain> entries, or NULL for all */
+        int who;              /* 0 owner, 1 other owner, 2 unmarked */
 } RefCollector;
 
-static void collect_ref(const char *table, const char *chain, void *userdata)
+static void collect_ref(const ChainRef *key, void *userdata)
 {
         RefCollector *rc = userdata;
-        char buf[256];
-        g_autofree char *big = NULL;
-        const char *key = buf;
         RefInfo *info;
 
-        /* most references (built-in chains, targets like ACCEPT) name no <chain>: no allocation */
-        if ((size_t)g_snprintf(buf, sizeof(buf), "%s\x1f%s\x1f%s", rc->ipv, table, chain) >=
-            sizeof(buf))
-                key = big = chain_key(rc->ipv, table, chain);
+        /* most references (built-in chains, targets like ACCEPT) name no <chain> */
         if (rc->declared && !g_hash_table_contains(rc->declared, key))
                 return;
         info = g_hash_table_lookup(rc->refs, key);
         if (!info) {
                 info = g_new0(RefInfo, 1);
-                g_hash_table_insert(rc->refs, g_strdup(key), info);
+                g_hash_table_insert(rc->refs, chain_ref_dup(key), info);
         }
         if (rc->who == 0)
                 info->by_owner = true;
@@ -239,45 +286,51 @@ static void collect_ref(const char *table, const char *chain, void *userdata)
                 info->by_unmarked = true;
 }
 
-/* Per-entry owner tags (rules only; NULL when unmarked) and the chain references for owner. */
+/* The chain references for owner; tags come from d->info. */
 typedef struct OwnerView {
-        char **tag;       /* n_entries owner names or NULL */
-        GHashTable *refs; /* chain key -> RefInfo */
+        GHashTable *refs; /* ChainRef -> RefInfo */
 } OwnerView;
 
-static void owner_view_clear(OwnerView *v, size_t n)
+static const char *entry_tag(const TpfwDirect *d, size_t i)
 {
-        for (size_t i = 0; v->tag && i < n; i++)
-                g_free(v->tag[i]);
-        g_free(v->tag);
+        return d->entries[i].kind == TPFW_ENTRY_RULE ? d->info[i].tag : NULL;
+}
+
+static void owner_view_clear(OwnerView *v)
+{
         if (v->refs)
                 g_hash_table_unref(v->refs);
+        v->refs = NULL;
 }
 
 static void owner_view_build(const TpfwDirect *d, const char *owner, OwnerView *v)
 {
-        g_autoptr(GHashTable) declared =
-                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GHashTable) declared = chain_ref_table(NULL);
 
-        v->tag = g_new0(char *, d->n_entries + 1);
-        v->refs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        v->refs = chain_ref_table(g_free);
         for (size_t i = 0; i < d->n_entries; i++) {
                 const TpfwEntry *e = &d->entries[i];
                 if (e->kind == TPFW_ENTRY_CHAIN)
-                        g_hash_table_add(declared, chain_key(e->ipv, e->table, e->chain));
+                        g_hash_table_add(declared,
+                                         chain_ref_dup(&(ChainRef){e->ipv, e->table, e->chain}));
         }
+        if (g_hash_table_size(declared) == 0)
+                return; /* nothing can be referenced */
         for (size_t i = 0; i < d->n_entries; i++) {
-                const TpfwEntry *e = &d->entries[i];
-                RefCollector rc = {v->refs, declared, e->ipv, 2};
+                const char *tag = entry_tag(d, i);
+                RefCollector rc = {v->refs, declared, 2};
 
-                if (e->kind == TPFW_ENTRY_CHAIN)
+                if (d->entries[i].kind == TPFW_ENTRY_CHAIN)
                         continue;
-                if (e->kind == TPFW_ENTRY_RULE)
-                        v->tag[i] = tpfw_argv_owner((const char *const *)e->argv);
-                if (v->tag[i])
-                        rc.who = owner && strcmp(v->tag[i], owner) == 0 ? 0 : 1;
-                tpfw_direct_argv_refs(e, collect_ref, &rc);
+                if (tag)
+                        rc.who = owner && strcmp(tag, owner) == 0 ? 0 : 1;
+                entry_refs(d, i, collect_ref, &rc);
         }
+}
+
+static const RefInfo *chain_refs(const OwnerView *v, const TpfwEntry *e)
+{
+        return g_hash_table_lookup(v->refs, &(ChainRef){e->ipv, e->table, e->chain});
 }
 
 static bool entry_ipv(const TpfwEntry *e, TpfwIpv *ret)
@@ -285,27 +338,25 @@ static bool entry_ipv(const TpfwEntry *e, TpfwIpv *ret)
         return tpfw_ipv_from_name(e->ipv, ret) == 0;
 }
 
-static bool is_owner_rule(const TpfwDirect *d, const OwnerView *v, size_t i, const char *owner)
+static bool is_owner_rule(const TpfwDirect *d, size_t i, const char *owner)
 {
+        const char *tag = entry_tag(d, i);
         TpfwIpv ipv;
 
-        return d->entries[i].kind == TPFW_ENTRY_RULE && v->tag[i] &&
-               strcmp(v->tag[i], owner) == 0 && entry_ipv(&d->entries[i], &ipv);
+        return tag && strcmp(tag, owner) == 0 && entry_ipv(&d->entries[i], &ipv);
 }
 
 static bool is_owner_chain(const TpfwDirect *d, const OwnerView *v, size_t i,
                            const TpfwRuleset *desired)
 {
         const TpfwEntry *e = &d->entries[i];
-        g_autofree char *key = NULL;
         const RefInfo *info;
         bool declared;
         TpfwIpv ipv;
 
         if (e->kind != TPFW_ENTRY_CHAIN || !entry_ipv(e, &ipv))
                 return false;
-        key = chain_key(e->ipv, e->table, e->chain);
-        info = g_hash_table_lookup(v->refs, key);
+        info = chain_refs(v, e);
         if (!info || !info->by_owner)
                 return false;
         declared = desired && tpfw_ruleset_has_chain(desired, ipv, e->table, e->chain);
@@ -315,8 +366,9 @@ static bool is_owner_chain(const TpfwDirect *d, const OwnerView *v, size_t i,
                !tpfw_is_builtin_chain(e->table, e->chain);
 }
 
-static void owner_add_entry(TpfwRuleset *rs, const TpfwEntry *e)
+static void owner_add_entry(TpfwRuleset *rs, const TpfwDirect *d, size_t i)
 {
+        const TpfwEntry *e = &d->entries[i];
         TpfwIpv ipv;
 
         if (!entry_ipv(e, &ipv))
@@ -326,7 +378,8 @@ static void owner_add_entry(TpfwRuleset *rs, const TpfwEntry *e)
                 (void)tpfw_ruleset_add_chain(rs, ipv, e->table, e->chain);
         else
                 (void)tpfw_ruleset_add_rule(rs, ipv, e->table, e->chain, e->priority,
-                                            (const char *const *)e->argv, TPFW_RULE_APPEND, 0);
+                                            (const char *const *)tpfw_direct_entry_argv(d, i),
+                                            TPFW_RULE_APPEND, 0);
 }
 
 static int collect_owner(const TpfwDirect *d, const OwnerView *v, const char *owner,
@@ -342,11 +395,11 @@ static int collect_owner(const TpfwDirect *d, const OwnerView *v, const char *ow
 
                 if (i < 0)
                         continue;
-                mine = is_owner_rule(d, v, (size_t)i, owner) ||
+                mine = is_owner_rule(d, (size_t)i, owner) ||
                        is_owner_chain(d, v, (size_t)i, desired);
                 if (!mine)
                         continue;
-                owner_add_entry(rs, &d->entries[i]);
+                owner_add_entry(rs, d, (size_t)i);
                 if (ret_elements)
                         ret_elements[k] = true;
         }
@@ -363,7 +416,7 @@ int tpfw_direct_collect_owner(const TpfwDirect *d, const char *owner, const Tpfw
 
         owner_view_build(d, owner, &v);
         r = collect_owner(d, &v, owner, desired, ret, mine);
-        owner_view_clear(&v, d->n_entries);
+        owner_view_clear(&v);
         if (r >= 0 && ret_elements) {
                 GArray *a = g_array_new(FALSE, FALSE, sizeof(size_t));
                 for (size_t k = 0; k < d->n_elements; k++)
@@ -395,12 +448,28 @@ static int owner_count_cmp(const void *a, const void *b)
         return strcmp(((const TpfwOwnerCount *)a)->owner, ((const TpfwOwnerCount *)b)->owner);
 }
 
+typedef struct OwnerRefs {
+        GHashTable *chain_owner;
+        const char *tag;
+} OwnerRefs;
+
+static const char mixed_owners[] = "";
+
+static void note_chain_owner(const ChainRef *key, void *userdata)
+{
+        OwnerRefs *o = userdata;
+        const char *cur = g_hash_table_lookup(o->chain_owner, key);
+
+        if (!cur)
+                g_hash_table_insert(o->chain_owner, chain_ref_dup(key), (char *)o->tag);
+        else if (strcmp(cur, o->tag) != 0)
+                g_hash_table_insert(o->chain_owner, chain_ref_dup(key), (char *)mixed_owners);
+}
+
 int tpfw_direct_list_owners(const TpfwDirect *d, TpfwOwnerCount **ret, size_t *ret_n)
 {
         g_autoptr(GHashTable) counts = g_hash_table_new(g_str_hash, g_str_equal);
-        g_autoptr(GHashTable) chain_owner =
-                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        static const char mixed[] = "";
+        g_autoptr(GHashTable) chain_owner = chain_ref_table(NULL);
         OwnerView v = {0};
         GArray *out = g_array_new(FALSE, TRUE, sizeof(TpfwOwnerCount));
         GHashTableIter it;
@@ -409,35 +478,23 @@ int tpfw_direct_list_owners(const TpfwDirect *d, TpfwOwnerCount **ret, size_t *r
         owner_view_build(d, NULL, &v);
         /* the single tagged owner referencing each chain key ("" when mixed) */
         for (size_t i = 0; i < d->n_entries; i++) {
-                const TpfwEntry *e = &d->entries[i];
-                g_autoptr(GHashTable) refs = NULL;
-                GHashTableIter ri;
-                gpointer key;
+                OwnerRefs o = {chain_owner, entry_tag(d, i)};
 
-                if (e->kind == TPFW_ENTRY_CHAIN || !v.tag[i])
+                if (d->entries[i].kind == TPFW_ENTRY_CHAIN || !o.tag)
                         continue;
-                refs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-                tpfw_direct_argv_refs(e, collect_ref, &(RefCollector){refs, NULL, e->ipv, 0});
-                g_hash_table_iter_init(&ri, refs);
-                while (g_hash_table_iter_next(&ri, &key, NULL)) {
-                        const char *cur = g_hash_table_lookup(chain_owner, key);
-                        if (!cur)
-                                g_hash_table_insert(chain_owner, g_strdup(key), v.tag[i]);
-                        else if (strcmp(cur, v.tag[i]) != 0)
-                                g_hash_table_insert(chain_owner, g_strdup(key), (char *)mixed);
-                }
+                entry_refs(d, i, note_chain_owner, &o);
         }
         for (size_t i = 0; i < d->n_entries; i++) {
                 const TpfwEntry *e = &d->entries[i];
                 const char *o = NULL;
                 TpfwOwnerCount *c;
 
-                if (e->kind == TPFW_ENTRY_RULE && v.tag[i]) {
-                        o = v.tag[i];
+                if (entry_tag(d, i)) {
+                        o = entry_tag(d, i);
                 } else if (e->kind == TPFW_ENTRY_CHAIN) {
-                        g_autofree char *key = chain_key(e->ipv, e->table, e->chain);
-                        const RefInfo *info = g_hash_table_lookup(v.refs, key);
-                        o = g_hash_table_lookup(chain_owner, key);
+                        const ChainRef key = {e->ipv, e->table, e->chain};
+                        const RefInfo *info = g_hash_table_lookup(v.refs, &key);
+                        o = g_hash_table_lookup(chain_owner, &key);
                         if (!o || !*o || (info && info->by_unmarked) ||
                             tpfw_is_builtin_chain(e->table, e->chain))
                                 continue;
@@ -460,8 +517,9 @@ int tpfw_direct_list_owners(const TpfwDirect *d, TpfwOwnerCount **ret, size_t *r
                 g_array_append_val(out, *(TpfwOwnerCount *)value);
                 g_free(value);
         }
-        owner_view_clear(&v, d->n_entries);
-        qsort(out->data, out->len, sizeof(TpfwOwnerCount), owner_count_cmp);
+        owner_view_clear(&v);
+        if (out->len > 1) /* qsort(NULL, 0, ...) is undefined behaviour */
+                qsort(out->data, out->len, sizeof(TpfwOwnerCount), owner_count_cmp);
         *ret_n = out->len;
         *ret = (TpfwOwnerCount *)(void *)g_array_free(out, FALSE);
         return 0;
@@ -514,15 +572,27 @@ static const char *first_comment(const char *const *argv)
         return NULL;
 }
 
-static bool refs_kuma_chain(const TpfwEntry *e)
+static bool refs_kuma_chain(const TpfwEntry *e, const char *const *argv)
 {
         if (g_str_has_prefix(e->chain, KUMA_CHAIN_PREFIX))
                 return true;
-        for (size_t i = 0; e->argv && e->argv[i] && e->argv[i + 1]; i++)
-                if (is_target_option(e->argv[i]) &&
-                    g_str_has_prefix(e->argv[i + 1], KUMA_CHAIN_PREFIX))
+        for (size_t i = 0; argv && argv[i] && argv[i + 1]; i++)
+                if (is_target_option(argv[i]) && g_str_has_prefix(argv[i + 1], KUMA_CHAIN_PREFIX))
                         return true;
         return false;
+}
+
+/* A chain key in set, without allocating for the usual short names. */
+static bool has_chain_key(GHashTable *set, const char *ipv, const char *table, const char *chain)
+{
+        char buf[256];
+        g_autofree char *big = NULL;
+        const char *key = buf;
+
+        if ((size_t)g_snprintf(buf, sizeof(buf), "%s\x1f%s\x1f%s", ipv, table, chain) >=
+            sizeof(buf))
+                key = big = chain_key(ipv, table, chain);
+        return g_hash_table_contains(set, key);
 }
 
 /* Sets of what desired holds, for the conflict and adoption checks. */
@@ -590,56 +660,206 @@ typedef enum Verdict {
         CONFLICT_RULE,
 } Verdict;
 
-/* Whether a foreign entry collides with desired (DESIGN.md section 3). */
-static Verdict foreign_verdict(const TpfwEntry *e, const char *tag, const DesiredIndex *dx)
+/* Whether foreign entry i collides with desired (DESIGN.md section 3). */
+static Verdict foreign_verdict(const TpfwDirect *d, size_t i, const DesiredIndex *dx)
 {
+        const TpfwEntry *e = &d->entries[i];
         TpfwIpv ipv;
 
         if (!entry_ipv(e, &ipv))
                 return KEEP;
-        if (e->kind == TPFW_ENTRY_CHAIN) {
-                g_autofree char *k = chain_key(e->ipv, e->table, e->chain);
-                return g_hash_table_contains(dx->chains, k) ? CONFLICT_CHAIN : KEEP;
-        }
-        if (e->kind == TPFW_ENTRY_RULE && !tag) {
+        if (e->kind == TPFW_ENTRY_CHAIN)
+                return has_chain_key(dx->chains, e->ipv, e->table, e->chain) ? CONFLICT_CHAIN
+                                                                             : KEEP;
+        /* only a rule in a chain desired has rules in can be a copy of one of them */
+        if (e->kind == TPFW_ENTRY_RULE && !entry_tag(d, i) &&
+            has_chain_key(dx->groups, e->ipv, e->table, e->chain)) {
+                g_auto(GStrv) argv = tpfw_direct_entry_argv_dup(d, i);
                 g_autofree char *k =
-                        stripped_key(e->ipv, e->table, e->chain, (const char *const *)e->argv);
+                        stripped_key(e->ipv, e->table, e->chain, (const char *const *)argv);
                 return g_hash_table_contains(dx->stripped, k) ? CONFLICT_RULE : KEEP;
         }
         return KEEP;
 }
 
 /* What kumactl --store-firewalld left behind (DESIGN.md section 4). */
-static bool is_kuma_legacy(const TpfwEntry *e, const char *tag, const OwnerView *v)
+static bool is_kuma_legacy(const TpfwDirect *d, size_t i, const OwnerView *v)
 {
+        const TpfwEntry *e = &d->entries[i];
+
         if (e->kind == TPFW_ENTRY_CHAIN) {
-                g_autofree char *k = NULL;
                 const RefInfo *info;
 
                 if (!g_str_has_prefix(e->chain, KUMA_CHAIN_PREFIX))
                         return false;
-                k = chain_key(e->ipv, e->table, e->chain);
-                info = g_hash_table_lookup(v->refs, k);
+                info = chain_refs(v, e);
                 return !info || !info->by_other_owner;
         }
-        if (e->kind == TPFW_ENTRY_RULE && !tag) {
-                const char *comment = first_comment((const char *const *)e->argv);
-                return refs_kuma_chain(e) ||
+        if (e->kind == TPFW_ENTRY_RULE && !entry_tag(d, i)) {
+                g_auto(GStrv) argv = tpfw_direct_entry_argv_dup(d, i);
+                const char *comment = first_comment((const char *const *)argv);
+                return refs_kuma_chain(e, (const char *const *)argv) ||
                        (comment && g_str_has_prefix(comment, KUMA_COMMENT_PREFIX));
         }
         return false;
 }
 
-static char *describe_entry(const TpfwEntry *e)
+static char *describe_entry(const TpfwDirect *d, size_t i)
 {
+        const TpfwEntry *e = &d->entries[i];
+        g_auto(GStrv) argv = NULL;
         g_autofree char *args = NULL;
 
         if (e->kind == TPFW_ENTRY_CHAIN)
                 return g_strdup_printf("<chain ipv=\"%s\" table=\"%s\" chain=\"%s\">", e->ipv,
                                        e->table, e->chain);
-        args = tpfw_args_join((const char *const *)e->argv);
+        argv = tpfw_direct_entry_argv_dup(d, i);
+        args = tpfw_args_join((const char *const *)argv);
         return g_strdup_printf("<rule ipv=\"%s\" table=\"%s\" chain=\"%s\" priority=\"%d\">%s",
                                e->ipv, e->table, e->chain, e->priority, args ? args : "");
+}
+
+static unsigned count_newlines(const char *p, size_t n)
+{
+        const char *end = p + n;
+        unsigned c = 0;
+
+        while (p < end && (p = memchr(p, '\n', (size_t)(end - p)))) {
+                c++;
+                p++;
+        }
+        return c;
+}
+
+/*
+ * Makes d describe out: d's bytes with the removed elements (and the whitespace before each) cut
+ * and block inserted at insert_at. The kept elements only move; the new ones are parsed from block
+ * alone, which also checks that they are what firewalld accepts.
+ */
+static int adopt_merged(TpfwDirect *d, GString **out, const bool *remove, size_t insert_at,
+                        const GString *block, TpfwDiag *diag)
+{
+        g_autoptr(GString) mini = g_string_sized_new(block->len + 32);
+        TpfwDirect *bd = NULL;
+        size_t cut = 0, last_end = 0, mini_start, at = 0, w = 0, we = 0, w_block = 0, we_block = 0;
+        size_t n_elements, n_entries;
+        unsigned cut_lines = 0, block_lines = count_newlines(block->str, block->len);
+        unsigned last_end_line = 1, at_line = 1;
+        bool block_done = false;
+        int r;
+
+        g_string_append(mini, "<direct>");
+        mini_start = mini->len;
+        g_string_append_len(mini, block->str, (gssize)block->len);
+        g_string_append(mini, "\n</direct>\n");
+        r = tpfw_direct_parse_with(d->name, mini->str, mini->len, false, d->strings, &bd, diag);
+        if (r < 0)
+                return r;
+
+        /* Pass 1, in place (a large file has no room for a second set of arrays): drop the removed
+         * elements and move the kept ones, noting where the block goes. */
+        for (size_t k = 0; k <= d->n_elements; k++) {
+                DirectElement el;
+
+                if (!block_done &&
+                    (k == d->n_elements || d->elements[k].span.ws_start >= insert_at)) {
+                        at = insert_at - cut;
+                        at_line = last_end_line +
+                                  count_newlines(d->data + last_end, insert_at - last_end) -
+                                  cut_lines;
+                        w_block = w;
+                        we_block = we;
+                        block_done = true;
+                }
+                if (k == d->n_elements)
+                        break;
+                el = d->elements[k];
+                last_end = el.span.end;
+                last_end_line = el.span.line + count_newlines(d->data + el.span.start,
+                                                              el.span.end - el.span.start);
+                if (remove[k]) {
+                        cut += el.span.end - el.span.ws_start;
+                        cut_lines += count_newlines(d->data + el.span.ws_start,
+                                                    el.span.end - el.span.ws_start);
+                        if (el.entry >= 0)
+                                tpfw_strv_free(g_steal_pointer(&d->entries[el.entry].argv));
+                        continue;
+                }
+                {
+                        size_t add = el.span.ws_start >= insert_at ? block->len : 0;
+                        unsigned lines_add = add ? block_lines : 0;
+
+                        el.span.ws_start = (uint32_t)(el.span.ws_start - cut + add);
+                        el.span.start = (uint32_t)(el.span.start - cut + add);
+                        el.span.end = (uint32_t)(el.span.end - cut + add);
+                        el.span.line = el.span.line - cut_lines + lines_add;
+                }
+                if (el.entry >= 0) {
+                        d->entries[we] = d->entries[el.entry];
+                        d->info[we] = d->info[el.entry];
+                        d->entries[we].line = el.span.line;
+                        el.entry = (long)we++;
+                }
+                d->elements[w++] = el;
+        }
+
+        /* Pass 2: open a gap for the block's elements and entries, fill it. */
+        n_elements = w + bd->n_elements;
+        n_entries = we + bd->n_entries;
+        d->elements = g_renew(DirectElement, d->elements, n_elements + 1);
+        d->entries = g_renew(TpfwEntry, d->entries, n_entries + 1);
+        d->info = g_renew(DirectEntryInfo, d->info, n_entries + 1);
+        memmove(d->elements + w_block + bd->n_elements, d->elements + w_block,
+                (w - w_block) * sizeof(DirectElement));
+        memmove(d->entries + we_block + bd->n_entries, d->entries + we_block,
+                (we - we_block) * sizeof(TpfwEntry));
+        memmove(d->info + we_block + bd->n_entries, d->info + we_block,
+                (we - we_block) * sizeof(DirectEntryInfo));
+        for (size_t b = 0; b < bd->n_elements; b++) {
+                DirectElement el = bd->elements[b];
+
+                el.span.ws_start = (uint32_t)(el.span.ws_start - mini_start + at);
+                el.span.start = (uint32_t)(el.span.start - mini_start + at);
+                el.span.end = (uint32_t)(el.span.end - mini_start + at);
+                el.span.line = el.span.line - 1 + at_line;
+                if (el.entry >= 0) {
+                        size_t i = we_block + (size_t)el.entry;
+
+                        d->entries[i] = bd->entries[el.entry];
+                        d->entries[i].line = el.span.line;
+                        d->info[i] = bd->info[el.entry];
+                        d->info[i].refs += (uint32_t)d->n_refs;
+                }
+                d->elements[w_block + b] = el;
+        }
+        /* entries follow element order: renumber both links */
+        we = 0;
+        for (size_t k = 0; k < n_elements; k++)
+                if (d->elements[k].entry >= 0) {
+                        d->elements[k].entry = (long)we;
+                        d->info[we++].element = (uint32_t)k;
+                }
+        d->n_elements = n_elements;
+        d->n_entries = n_entries;
+        d->layout.n_spans = n_elements;
+
+        /* refs: the old ones (some now unused) and the block's after them */
+        d->refs = g_renew(const char *, d->refs, 2 * (d->n_refs + bd->n_refs) + 1);
+        if (bd->n_refs > 0) /* bd->refs may be NULL */
+                memcpy(d->refs + 2 * d->n_refs, bd->refs, 2 * bd->n_refs * sizeof(const char *));
+        d->n_refs += bd->n_refs;
+
+        if (!d->data_borrowed)
+                g_free(d->data);
+        d->data_borrowed = false;
+        d->len = (*out)->len;
+        d->data = g_string_free(g_steal_pointer(out), FALSE);
+
+        /* bd's entries and names now belong to d */
+        bd->n_entries = 0;
+        bd->strings = NULL;
+        tpfw_direct_free(bd);
+        return 0;
 }
 
 int tpfw_direct_merge(TpfwDirect *d, const char *owner, const TpfwRuleset *desired, unsigned flags,
@@ -660,7 +880,7 @@ int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRu
         TpfwDirect *nd = NULL;
         OwnerView v = {0};
         DesiredIndex dx, lx = {0};
-        size_t adopted = 0, insert_at, first_owner = (size_t)-1, n_entries = d->n_entries;
+        size_t adopted = 0, insert_at = 0, first_owner = (size_t)-1;
         int r = 0;
 
         *result = (TpfwMergeResult){0};
@@ -692,15 +912,15 @@ int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRu
                 if (i < 0)
                         continue;
                 e = &d->entries[i];
-                verdict = foreign_verdict(e, v.tag[i], &dx);
+                verdict = foreign_verdict(d, (size_t)i, &dx);
                 legacy = (flags & TPFW_MERGE_ADOPT_KUMA_LEGACY) &&
-                         (is_kuma_legacy(e, v.tag[i], &v) || verdict == CONFLICT_RULE ||
-                          (lx.stripped && foreign_verdict(e, v.tag[i], &lx) == CONFLICT_RULE));
+                         (is_kuma_legacy(d, (size_t)i, &v) || verdict == CONFLICT_RULE ||
+                          (lx.stripped && foreign_verdict(d, (size_t)i, &lx) == CONFLICT_RULE));
                 if (legacy || (verdict != KEEP && (flags & TPFW_MERGE_ADOPT))) {
                         remove[k] = true;
                         adopted++;
                 } else if (verdict != KEEP) {
-                        g_autofree char *what = describe_entry(e);
+                        g_autofree char *what = describe_entry(d, (size_t)i);
                         r = tpfw_diag_set(
                                 diag, EEXIST, d->name, e->line,
                                 verdict == CONFLICT_CHAIN
@@ -760,7 +980,13 @@ int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRu
                 }
         }
 
-        r = tpfw_direct_parse(d->name, out->str, out->len, &nd, diag);
+        if (d->layout.root_self_closing) {
+                /* <direct/>: a tiny file, parse the result whole */
+                r = tpfw_direct_parse(d->name, out->str, out->len, &nd, diag);
+        } else {
+                /* The kept bytes were valid and stay as they were: check only the new ones. */
+                r = adopt_merged(d, &out, remove, insert_at, block, diag);
+        }
         if (r < 0) {
                 tpfw_diag_prefix(diag, "internal error: the merged file does not parse");
                 r = -EPROTO;
@@ -769,16 +995,16 @@ int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRu
         result->changed = true;
         result->added = ruleset_difference(desired, current);
         result->removed = ruleset_difference(current, desired) + adopted;
-        {
+        if (nd) {
                 TpfwDirect tmp = *d;
                 *d = *nd;
                 *nd = tmp;
+                tpfw_direct_free(nd);
         }
-        tpfw_direct_free(nd);
 out:
         desired_index_clear(&dx);
         if (lx.stripped)
                 desired_index_clear(&lx);
-        owner_view_clear(&v, n_entries);
+        owner_view_clear(&v);
         return r;
 }

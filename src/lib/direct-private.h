@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <glib.h>
 
@@ -10,11 +11,11 @@
 
 /* Where one top-level element child of <direct> sits in the raw bytes. */
 typedef struct DirectSpan {
-        size_t ws_start; /* start of the whitespace run right before the element */
-        size_t start;    /* '<' of the start tag */
-        size_t end;      /* one past the '>' that closes the element */
-        unsigned line;   /* line of the start tag */
-} DirectSpan;
+        uint32_t ws_start; /* start of the whitespace run right before the element */
+        uint32_t start;    /* '<' of the start tag */
+        uint32_t end;      /* one past the '>' that closes the element */
+        uint32_t line;     /* line of the start tag */
+} DirectSpan;              /* offsets fit: files are at most TPFW_DIRECT_MAX_SIZE bytes */
 
 /* The layout of the raw bytes around the root element, as the scanner found it. */
 typedef struct DirectLayout {
@@ -31,18 +32,83 @@ typedef struct DirectElement {
         long entry;      /* index into entries, or -1 (a rule/passthrough firewalld ignores) */
 } DirectElement;
 
+/*
+ * What the merge needs to know about an entry without its argv, worked out once at parse time.
+ * The fast parser leaves TpfwEntry.argv NULL and keeps where the text is instead: argv is split
+ * again from the bytes when someone asks for it (tpfw_direct_entry_argv()), so a large file costs
+ * no argv memory.
+ */
+typedef struct DirectEntryInfo {
+        const char *tag;      /* owner named by the rule's comment tag (interned), or NULL */
+        uint32_t element;     /* index into elements */
+        uint32_t refs;        /* first of n_refs (table, chain) pairs in TpfwDirect.refs */
+        uint32_t n_refs;      /* chains argv names (tpfw_direct_argv_refs() without its own) */
+        uint32_t text_offset; /* lazy argv: the raw text starts this far after span.start */
+        uint32_t text_len;    /* and is this long */
+} DirectEntryInfo;
+
 struct TpfwDirect {
         char *name;
-        char *data; /* the raw bytes (NUL-terminated copy) */
+        char *data; /* the raw bytes (NUL-terminated), owned unless data_borrowed */
         size_t len;
-        TpfwEntry *entries;
+        bool data_borrowed;
+        GStringChunk *strings; /* interned ipv, table, chain and owner names of all entries */
+        TpfwEntry *entries;    /* ipv, table and chain point into strings */
+        DirectEntryInfo *info; /* one per entry */
         size_t n_entries;
+        const char **refs; /* (table, chain) pairs, interned */
+        size_t n_refs;
         DirectElement *elements;
         size_t n_elements;
-        DirectLayout layout;
+        DirectLayout layout; /* spans are moved into elements and not kept here */
         bool editable;
         char *not_editable_reason; /* why, when !editable */
 };
+
+/*
+ * tpfw_direct_parse() with options: borrow keeps a pointer to data instead of a copy; strings
+ * (optional) is a chunk to intern names into instead of a new one (it stays the caller's when the
+ * parse fails).
+ */
+int tpfw_direct_parse_with(const char *name, const char *data, size_t len, bool borrow,
+                           GStringChunk *strings, TpfwDirect **ret, TpfwDiag *diag);
+
+/* The entry's argv, split from the bytes on first use when the fast parser deferred it. */
+char *const *tpfw_direct_entry_argv(const TpfwDirect *d, size_t i);
+/* A copy of the entry's argv that leaves the entry as it is (free with g_strfreev()). */
+char **tpfw_direct_entry_argv_dup(const TpfwDirect *d, size_t i);
+
+/*
+ * The fast path of tpfw_direct_parse() for the files firewalld and this tool write: UTF-8, no
+ * DOCTYPE, CDATA, PIs, character references or comments inside entries. Fills entries, info,
+ * refs, elements and layout of d (name, data, len and strings set) and returns 1; returns 0
+ * without changing d when the bytes hold anything else or anything invalid (the libxml2 path then
+ * decides and words the error), or -ENOMEM.
+ */
+int tpfw_direct_fast_parse(TpfwDirect *d);
+
+/* Shared with the fast parser: validation pieces of direct.c. */
+bool tpfw_direct_ipv_valid(const char *ipv);
+bool tpfw_direct_table_valid(const char *ipv, const char *table);
+
+/*
+ * Splits shlex text like tpfw_args_split() into scratch memory: words (NUL-terminated, one after
+ * another) in *buf and pointers to them in *ptrs, NULL-terminated. Returns the number of words, or
+ * -EINVAL when tpfw_args_split() would fail (ask it for the message).
+ */
+typedef struct DirectSplitScratch {
+        GString *buf;
+        GPtrArray *ptrs;
+} DirectSplitScratch;
+int tpfw_direct_split_scratch(const char *text, size_t len, DirectSplitScratch *s);
+
+/* Decodes an entry's raw text (accepted by the fast parser) as firewalld reads it. */
+void tpfw_direct_decode_text(const char *raw, size_t len, GString *out);
+
+/* Records the tag and the argv references of e (whose argv is argv) in info and refs (pairs of
+ * names interned in d->strings). */
+void tpfw_direct_note_entry(TpfwDirect *d, const TpfwEntry *e, DirectEntryInfo *info,
+                            char *const *argv, GArray *refs);
 
 /*
  * Finds the root element and its element children in well-formed UTF-8 bytes (already accepted by

@@ -57,9 +57,11 @@ static char *qualified_name(const xmlNs *ns, const xmlChar *name)
         return g_strdup((const char *)name);
 }
 
+/* s may be NULL (attr_value() of a missing attribute): gcc -fanalyzer cannot see that
+ * check_attributes() rules it out. */
 static bool str_in(const char *s, const char *const *list)
 {
-        for (size_t i = 0; list[i]; i++)
+        for (size_t i = 0; s && list[i]; i++)
                 if (strcmp(s, list[i]) == 0)
                         return true;
         return false;
@@ -151,19 +153,233 @@ int tpfw_direct_parse_priority(const char *text, int *ret)
         return 0;
 }
 
-static bool table_valid(const char *ipv, const char *table)
+bool tpfw_direct_table_valid(const char *ipv, const char *table)
 {
         static const char *const ip_tables[] = {"filter", "nat", "mangle", "raw", "security", NULL};
         static const char *const eb_tables[] = {"filter", "nat", "broute", NULL};
 
-        return str_in(table, strcmp(ipv, "eb") == 0 ? eb_tables : ip_tables);
+        return ipv && str_in(table, strcmp(ipv, "eb") == 0 ? eb_tables : ip_tables);
 }
 
-static bool ipv_valid(const char *ipv)
+bool tpfw_direct_ipv_valid(const char *ipv)
 {
-        return strcmp(ipv, "ipv4") == 0 || strcmp(ipv, "ipv6") == 0 || strcmp(ipv, "eb") == 0;
+        return ipv &&
+               (strcmp(ipv, "ipv4") == 0 || strcmp(ipv, "ipv6") == 0 || strcmp(ipv, "eb") == 0);
 }
 
+#define table_valid tpfw_direct_table_valid
+#define ipv_valid tpfw_direct_ipv_valid
+
+/* ---- argv without allocations, and what the merge needs from it ---- */
+
+static bool is_separator(char c)
+{
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The state machine of tpfw_args_split() (args.c), writing into reusable scratch memory. */
+int tpfw_direct_split_scratch(const char *text, size_t len, DirectSplitScratch *s)
+{
+        enum { BLANK, WORD, SINGLE, DOUBLE } state = BLANK;
+        bool quoted = false;
+        size_t n = 0;
+        char *o, *word;
+
+        /* the words and their NULs never take more than twice the text */
+        g_string_set_size(s->buf, 2 * len + 2);
+        o = word = s->buf->str;
+        g_ptr_array_set_size(s->ptrs, 0);
+        for (size_t i = 0;; i++) {
+                char c = i < len ? text[i] : '\0';
+
+                switch (state) {
+                case BLANK:
+                case WORD:
+                        if (c == '\0' || is_separator(c)) {
+                                if (state == WORD || quoted) {
+                                        *o++ = '\0';
+                                        g_ptr_array_add(s->ptrs, word);
+                                        word = o;
+                                        quoted = false;
+                                        n++;
+                                }
+                                state = BLANK;
+                                if (c == '\0')
+                                        goto done;
+                        } else if (c == '\\') {
+                                if (i + 1 >= len || text[i + 1] == '\0')
+                                        return -EINVAL;
+                                *o++ = text[++i];
+                                state = WORD;
+                        } else if (c == '\'') {
+                                state = SINGLE;
+                        } else if (c == '"') {
+                                state = DOUBLE;
+                        } else {
+                                *o++ = c;
+                                state = WORD;
+                        }
+                        break;
+                case SINGLE:
+                        quoted = true;
+                        if (c == '\0')
+                                return -EINVAL;
+                        if (c == '\'')
+                                state = WORD;
+                        else
+                                *o++ = c;
+                        break;
+                case DOUBLE:
+                        quoted = true;
+                        if (c == '\0')
+                                return -EINVAL;
+                        if (c == '"') {
+                                state = WORD;
+                        } else if (c == '\\') {
+                                char next = i + 1 < len ? text[i + 1] : '\0';
+
+                                if (next == '\0')
+                                        return -EINVAL;
+                                if (next != '"' && next != '\\')
+                                        *o++ = '\\';
+                                *o++ = next;
+                                i++;
+                        } else {
+                                *o++ = c;
+                        }
+                        break;
+                }
+        }
+done:
+        g_ptr_array_add(s->ptrs, NULL);
+        return (int)n;
+}
+
+static const char *intern(TpfwDirect *d, const char *s)
+{
+        return s ? g_string_chunk_insert_const(d->strings, s) : NULL;
+}
+
+typedef struct RefNote {
+        TpfwDirect *d;
+        GArray *refs;
+        bool skip_first; /* a rule's own chain comes first; it is implied by the entry */
+} RefNote;
+
+static void note_ref(const char *table, const char *chain, void *userdata)
+{
+        RefNote *n = userdata;
+        const char *pair[2];
+
+        if (n->skip_first) {
+                n->skip_first = false;
+                return;
+        }
+        pair[0] = intern(n->d, table);
+        pair[1] = intern(n->d, chain);
+        g_array_append_vals(n->refs, pair, 2);
+}
+
+/* Only a rule with a --comment option can carry an owner tag. */
+static bool has_comment_option(char *const *argv)
+{
+        for (size_t i = 0; argv && argv[i]; i++)
+                if (argv[i][0] == '-' && argv[i][1] == '-' && strcmp(argv[i], "--comment") == 0)
+                        return true;
+        return false;
+}
+
+void tpfw_direct_note_entry(TpfwDirect *d, const TpfwEntry *entry, DirectEntryInfo *info,
+                            char *const *argv, GArray *refs)
+{
+        TpfwEntry e = *entry;
+        RefNote n = {d, refs, e.kind == TPFW_ENTRY_RULE};
+        g_autofree char *tag = NULL;
+
+        info->refs = (uint32_t)(refs->len / 2);
+        info->n_refs = 0;
+        info->tag = NULL;
+        if (e.kind == TPFW_ENTRY_CHAIN)
+                return;
+        e.argv = (char **)argv;
+        if (e.kind == TPFW_ENTRY_RULE && has_comment_option(argv)) {
+                tag = tpfw_argv_owner((const char *const *)argv);
+                info->tag = intern(d, tag);
+        }
+        tpfw_direct_argv_refs(&e, note_ref, &n);
+        info->n_refs = (uint32_t)(refs->len / 2 - info->refs);
+}
+
+/* The text of an entry as firewalld reads it: predefined entities decoded, LF read as space. */
+static void decode_text(const char *raw, size_t len, GString *out)
+{
+        static const struct {
+                const char *name;
+                size_t len;
+                char c;
+        } entities[] = {{"&amp;", 5, '&'},
+                        {"&lt;", 4, '<'},
+                        {"&gt;", 4, '>'},
+                        {"&quot;", 6, '"'},
+                        {"&apos;", 6, '\''}};
+        char *o;
+
+        /* decoding only shortens: write straight into the buffer */
+        g_string_set_size(out, len);
+        o = out->str;
+        for (size_t i = 0; i < len; i++) {
+                char c = raw[i];
+
+                if (c == '&') {
+                        for (size_t k = 0; k < G_N_ELEMENTS(entities); k++)
+                                if (len - i >= entities[k].len &&
+                                    memcmp(raw + i, entities[k].name, entities[k].len) == 0) {
+                                        c = entities[k].c;
+                                        i += entities[k].len - 1;
+                                        break;
+                                }
+                } else if (c == '\n') {
+                        c = ' ';
+                }
+                *o++ = c;
+        }
+        g_string_truncate(out, (gsize)(o - out->str));
+}
+
+void tpfw_direct_decode_text(const char *raw, size_t len, GString *out)
+{
+        decode_text(raw, len, out);
+}
+
+char **tpfw_direct_entry_argv_dup(const TpfwDirect *d, size_t i)
+{
+        const TpfwEntry *e = &d->entries[i];
+        const DirectEntryInfo *info = &d->info[i];
+        g_autoptr(GString) text = NULL;
+        char **argv = NULL;
+
+        if (e->argv || e->kind == TPFW_ENTRY_CHAIN)
+                return g_strdupv(e->argv);
+        text = g_string_sized_new(info->text_len + 1);
+        decode_text(d->data + d->elements[info->element].span.start + info->text_offset,
+                    info->text_len, text);
+        /* the fast parser accepted this text, so it splits */
+        if (tpfw_args_split(text->str, &argv, NULL) < 0)
+                argv = g_new0(char *, 1);
+        return argv;
+}
+
+char *const *tpfw_direct_entry_argv(const TpfwDirect *d, size_t i)
+{
+        TpfwEntry *e = &((TpfwDirect *)d)->entries[i];
+
+        /* materialised once, kept: the public accessor hands out a pointer into the entry */
+        if (!e->argv && e->kind != TPFW_ENTRY_CHAIN)
+                e->argv = tpfw_direct_entry_argv_dup(d, i);
+        return e->argv;
+}
+
+/* An entry the validator is still building: it owns its strings until they are interned. */
 static void entry_clear(TpfwEntry *e)
 {
         g_free(e->ipv);
@@ -374,12 +590,17 @@ out:
 static void direct_clear(TpfwDirect *d)
 {
         for (size_t i = 0; i < d->n_entries; i++)
-                entry_clear(&d->entries[i]);
+                tpfw_strv_free(d->entries[i].argv); /* ipv, table and chain live in strings */
         g_free(d->entries);
+        g_free(d->info);
+        g_free(d->refs);
         g_free(d->elements);
         tpfw_direct_layout_clear(&d->layout);
+        if (d->strings)
+                g_string_chunk_free(d->strings);
         g_free(d->name);
-        g_free(d->data);
+        if (!d->data_borrowed)
+                g_free(d->data);
         g_free(d->not_editable_reason);
         *d = (TpfwDirect){0};
 }
@@ -467,45 +688,27 @@ static int parse_xml(const char *name, const char *data, size_t len, xmlDoc **re
         return 0;
 }
 
-int tpfw_direct_parse(const char *name, const char *data, size_t len, TpfwDirect **ret,
-                      TpfwDiag *diag)
+/* The libxml2 path: any file, and the exact words for every error. */
+static int parse_tree(TpfwDirect *d, TpfwDiag *diag)
 {
-        g_autoptr(TpfwDirect) d = NULL;
+        const char *name = d->name;
         g_autoptr(xmlDoc) doc = NULL;
         g_autoptr(GPtrArray) nodes = g_ptr_array_new();
         g_autoptr(GArray) entries = g_array_new(FALSE, TRUE, sizeof(TpfwEntry));
         g_autoptr(GArray) elements = g_array_new(FALSE, TRUE, sizeof(DirectElement));
+        g_autoptr(GArray) refs = g_array_new(FALSE, FALSE, sizeof(const char *));
         g_autoptr(GString) text = g_string_sized_new(256);
         g_autofree char *root_name = NULL;
         xmlNodePtr root;
         Validator v;
         int r;
 
-        if (!name)
-                name = "direct.xml";
-        if (len > TPFW_DIRECT_MAX_SIZE)
-                return tpfw_diag_set(diag, EFBIG, name, 0,
-                                     "file is too large (%zu bytes, the limit is %u bytes)", len,
-                                     TPFW_DIRECT_MAX_SIZE);
-        if (len == 0 || !data)
-                return tpfw_diag_set(diag, EINVAL, name, 1, "Not a valid file: no element found");
-        if (!is_utf16_bom(data, len) && memchr(data, '\0', len))
-                return tpfw_diag_set(diag, EINVAL, name, 0,
-                                     "Not a valid file: it contains a NUL byte");
-
-        r = parse_xml(name, data, len, &doc, diag);
+        r = parse_xml(name, d->data, d->len, &doc, diag);
         if (r < 0)
                 return r;
         root = xmlDocGetRootElement(doc);
         if (!root)
                 return tpfw_diag_set(diag, EINVAL, name, 1, "Not a valid file: no element found");
-
-        d = g_new0(TpfwDirect, 1);
-        d->name = g_strdup(name);
-        d->data = g_malloc(len + 1);
-        memcpy(d->data, data, len);
-        d->data[len] = '\0';
-        d->len = len;
 
         for (xmlNodePtr c = root->children; c; c = c->next)
                 if (c->type == XML_ELEMENT_NODE)
@@ -537,12 +740,89 @@ int tpfw_direct_parse(const char *name, const char *data, size_t len, TpfwDirect
                         return r;
                 }
         }
+        /* the spans now live in elements */
+        g_free(g_steal_pointer(&d->layout.spans));
         d->n_entries = entries->len;
         d->entries = (TpfwEntry *)(void *)g_array_free(g_steal_pointer(&entries), FALSE);
         d->n_elements = elements->len;
         d->elements = (DirectElement *)(void *)g_array_free(g_steal_pointer(&elements), FALSE);
+        d->info = g_new0(DirectEntryInfo, d->n_entries + 1);
+        for (size_t k = 0; k < d->n_elements; k++)
+                if (d->elements[k].entry >= 0)
+                        d->info[d->elements[k].entry].element = (uint32_t)k;
+        for (size_t i = 0; i < d->n_entries; i++) {
+                TpfwEntry *e = &d->entries[i];
+                char *ipv = e->ipv, *table = e->table, *chain = e->chain;
+
+                e->ipv = (char *)intern(d, ipv);
+                e->table = (char *)intern(d, table);
+                e->chain = (char *)intern(d, chain);
+                g_free(ipv);
+                g_free(table);
+                g_free(chain);
+                tpfw_direct_note_entry(d, e, &d->info[i], e->argv, refs);
+        }
+        d->n_refs = refs->len / 2;
+        d->refs = (const char **)(void *)g_array_free(g_steal_pointer(&refs), FALSE);
+        return 0;
+}
+
+int tpfw_direct_parse_with(const char *name, const char *data, size_t len, bool borrow,
+                           GStringChunk *strings, TpfwDirect **ret, TpfwDiag *diag)
+{
+        g_autoptr(TpfwDirect) d = NULL;
+        int r;
+
+        if (!name)
+                name = "direct.xml";
+        if (len > TPFW_DIRECT_MAX_SIZE)
+                return tpfw_diag_set(diag, EFBIG, name, 0,
+                                     "file is too large (%zu bytes, the limit is %u bytes)", len,
+                                     TPFW_DIRECT_MAX_SIZE);
+        if (len == 0 || !data)
+                return tpfw_diag_set(diag, EINVAL, name, 1, "Not a valid file: no element found");
+        if (!is_utf16_bom(data, len) && memchr(data, '\0', len))
+                return tpfw_diag_set(diag, EINVAL, name, 0,
+                                     "Not a valid file: it contains a NUL byte");
+
+        d = g_new0(TpfwDirect, 1);
+        d->name = g_strdup(name);
+        if (borrow) {
+                d->data = (char *)data;
+                d->data_borrowed = true;
+        } else {
+                d->data = g_malloc(len + 1);
+                memcpy(d->data, data, len);
+                d->data[len] = '\0';
+        }
+        d->len = len;
+        /* sized for a typical file: the chunk holds only the distinct names */
+        d->strings = strings ? strings : g_string_chunk_new(4096);
+
+        r = tpfw_direct_fast_parse(d);
+        if (r == 0)
+                r = parse_tree(d, diag);
+        else if (r < 0)
+                r = tpfw_diag_set(diag, -r, name, 0, "out of memory");
+        if (r < 0) {
+                if (strings)
+                        d->strings = NULL; /* the caller's */
+                return r;
+        }
         *ret = g_steal_pointer(&d);
         return 0;
+}
+
+int tpfw_direct_parse(const char *name, const char *data, size_t len, TpfwDirect **ret,
+                      TpfwDiag *diag)
+{
+        return tpfw_direct_parse_with(name, data, len, false, NULL, ret, diag);
+}
+
+int tpfw_direct_parse_borrowed(const char *name, const char *data, size_t len, TpfwDirect **ret,
+                               TpfwDiag *diag)
+{
+        return tpfw_direct_parse_with(name, data, len, true, NULL, ret, diag);
 }
 
 TpfwDirect *tpfw_direct_new_empty(const char *name)
@@ -563,7 +843,10 @@ size_t tpfw_direct_n_entries(const TpfwDirect *d)
 
 const TpfwEntry *tpfw_direct_entry(const TpfwDirect *d, size_t i)
 {
-        return d && i < d->n_entries ? &d->entries[i] : NULL;
+        if (!d || i >= d->n_entries)
+                return NULL;
+        tpfw_direct_entry_argv(d, i);
+        return &d->entries[i];
 }
 
 bool tpfw_direct_is_editable(const TpfwDirect *d, TpfwDiag *diag)
