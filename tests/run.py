@@ -6,7 +6,11 @@ Suites:
   cli          python unittest modules in tests/cli (the CLI on real files, no daemon)
   integration  python unittest modules in tests/integration (real firewalld in a namespace;
                skipped with a notice when not root or firewalld is missing)
+  e2e          python unittest modules in tests/e2e (real connections through the installed
+               rules between two namespaces; same requirements, plus cc and setpriv)
   lint         man page lint and clang-format check
+  fuzz-replay  every fixtures/fuzz/<target> corpus through BUILDDIR/fuzz-replay/fuzz_<target>
+               (the libFuzzer harnesses built with gcc and tests/fuzz/replay.c); one test a target
   all          every suite above
 """
 import argparse
@@ -71,6 +75,31 @@ def run_python(suite_dir, builddir, label):
     return passed, failed
 
 
+def run_fuzz_replay(builddir):
+    passed = failed = 0
+    corpora = sorted(glob.glob(os.path.join(TOP, "fixtures", "fuzz", "*")))
+    if not corpora:
+        print("fuzz-replay: no corpora in fixtures/fuzz", file=sys.stderr)
+        return 0, 1
+    for corpus in corpora:
+        target = os.path.basename(corpus)
+        binary = os.path.join(builddir, "fuzz-replay", "fuzz_" + target)
+        if not os.path.exists(binary):
+            print(f"fuzz-replay {target}: FAILED (no {binary}; run make tests)")
+            failed += 1
+            continue
+        env = dict(os.environ, TPFW_SRCDIR=TOP)
+        p = subprocess.run([binary, corpus], cwd=TOP, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, errors="replace")
+        if p.returncode == 0:
+            passed += 1
+            print(f"fuzz-replay {target}: ok ({p.stdout.strip()})")
+        else:
+            failed += 1
+            print(f"fuzz-replay {target}: FAILED (exit {p.returncode})\n{p.stdout[-4000:]}")
+    return passed, failed
+
+
 def run_lint():
     passed = failed = 0
     checks = []
@@ -92,15 +121,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--builddir", default="build")
     ap.add_argument("--valgrind", action="store_true")
-    ap.add_argument("suite", choices=["unit", "cli", "integration", "lint", "all"])
+    ap.add_argument("suite", choices=["unit", "cli", "integration", "e2e", "lint", "fuzz-replay", "all"])
     args = ap.parse_args()
     total_p = total_f = 0
-    suites = ["unit", "cli", "integration", "lint"] if args.suite == "all" else [args.suite]
+    suites = ["unit", "cli", "integration", "e2e", "lint", "fuzz-replay"] if args.suite == "all" else [args.suite]
     for s in suites:
         if s == "unit":
             p, f = run_unit(args.builddir, args.valgrind)
         elif s == "lint":
             p, f = run_lint()
+        elif s == "fuzz-replay":
+            p, f = run_fuzz_replay(args.builddir)
         else:
             p, f = run_python(os.path.join(HERE, s), args.builddir, s)
         total_p += p

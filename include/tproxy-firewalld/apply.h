@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include <tproxy-firewalld/diag.h>
+#include <tproxy-firewalld/rfc3964.h>
 #include <tproxy-firewalld/ruleset.h>
 
 #ifdef __cplusplus
@@ -37,10 +38,11 @@ typedef struct TpfwApplyOptions {
         bool want_diff;                      /* fill result->diff */
         bool no_reload;                      /* write only */
         bool require_running;                /* firewalld not running is an error */
-        bool runtime_only;   /* apply through the runtime API, leave the file alone */
-        bool follow_symlink; /* accept a symlinked direct.xml */
-        int lock_timeout_ms; /* <= 0: 30 s */
-        int dbus_timeout_ms; /* <= 0: 30 s */
+        bool runtime_only;      /* apply through the runtime API, leave the file alone */
+        bool follow_symlink;    /* accept a symlinked direct.xml */
+        int lock_timeout_ms;    /* <= 0: 30 s */
+        int dbus_timeout_ms;    /* <= 0: 30 s */
+        bool fix_ipv6_redirect; /* set RFC3964_IPv4=no for the owner's IPv6 rules (rfc3964.h) */
 } TpfwApplyOptions;
 
 typedef struct TpfwApplyResult {
@@ -51,6 +53,7 @@ typedef struct TpfwApplyResult {
         TpfwReloadStatus reload;
         bool verified; /* firewalld's runtime and permanent view hold exactly the owner's entries */
         char *diff;    /* unified diff of direct.xml, when want_diff (may be "" for no change) */
+        TpfwRfc3964Outcome rfc3964; /* firewalld's RFC3964_IPv4 for the owner's IPv6 rules */
 } TpfwApplyResult;
 
 /*

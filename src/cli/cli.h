@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 
 #include <tproxy-firewalld/apply.h>
@@ -41,6 +42,9 @@ int cmd_list_owners(CliGlobal *g, int argc, char **argv);
 int cmd_generate(CliGlobal *g, int argc, char **argv);
 int cmd_reload(CliGlobal *g, int argc, char **argv);
 int cmd_status(CliGlobal *g, int argc, char **argv);
+
+/* Prints the value built in b as one line of JSON on stdout. */
+void cli_print_json(JsonBuilder *b);
 
 /* Prints "tproxy-firewalld: <diag>" (or the fallback text) to stderr. */
 void cli_error(const TpfwDiag *diag, const char *fallback);

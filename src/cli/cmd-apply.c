@@ -13,7 +13,7 @@ typedef enum { MODE_INSTALL, MODE_UNINSTALL, MODE_DIFF } ApplyMode;
 
 typedef struct {
         bool check, diff, detailed, no_reload, require_running, runtime_only, follow_symlink;
-        bool adopt, adopt_kuma_legacy, uninstall;
+        bool adopt, adopt_kuma_legacy, uninstall, fix_ipv6_redirect;
 } ApplyFlags;
 
 static void apply_usage(ApplyMode mode)
@@ -52,6 +52,11 @@ static void apply_usage(ApplyMode mode)
                 printf("  --adopt-kuma-legacy         also remove what kumactl --store-firewalld "
                        "wrote\n");
         if (mode != MODE_UNINSTALL)
+                printf("  --fix-ipv6-redirect         set firewalld's RFC3964_IPv4=no, which "
+                       "rejects "
+                       "IPv6\n"
+                       "                              redirection (uninstall restores it)\n");
+        if (mode != MODE_UNINSTALL)
                 printf("  --adopt                     take over conflicting foreign entries\n"
                        "  --adopt-kuma-legacy         take over kumactl --store-firewalld "
                        "leftovers\n"
@@ -87,6 +92,8 @@ static int take_apply_flag(ApplyFlags *f, ApplyMode mode, const char *arg)
                 f->adopt = true;
         else if (strcmp(arg, "--adopt-kuma-legacy") == 0)
                 f->adopt_kuma_legacy = true;
+        else if (strcmp(arg, "--fix-ipv6-redirect") == 0 && mode != MODE_UNINSTALL)
+                f->fix_ipv6_redirect = true;
         else if (strcmp(arg, "--uninstall") == 0 && mode == MODE_DIFF)
                 f->uninstall = true;
         else
@@ -98,9 +105,6 @@ static void print_json(const CliGlobal *g, const TpfwApplyResult *res, bool with
                        const char *error)
 {
         g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(JsonGenerator) gen = json_generator_new();
-        g_autoptr(JsonNode) root = NULL;
-        g_autofree char *text = NULL;
 
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "changed");
@@ -120,6 +124,14 @@ static void print_json(const CliGlobal *g, const TpfwApplyResult *res, bool with
         json_builder_add_string_value(b, tpfw_reload_status_name(res->reload));
         json_builder_set_member_name(b, "verified");
         json_builder_add_boolean_value(b, res->verified);
+        /* firewalld's RFC3964_IPv4 after the run ("yes"/"no"; null when no IPv6 rule needed it) */
+        json_builder_set_member_name(b, "rfc3964_ipv4");
+        if (tpfw_rfc3964_value_name(res->rfc3964.after))
+                json_builder_add_string_value(b, tpfw_rfc3964_value_name(res->rfc3964.after));
+        else
+                json_builder_add_null_value(b);
+        json_builder_set_member_name(b, "ipv6_redirect_warning");
+        json_builder_add_boolean_value(b, res->rfc3964.warning);
         if (with_diff) {
                 json_builder_set_member_name(b, "diff");
                 json_builder_add_string_value(b, res->diff ? res->diff : "");
@@ -130,10 +142,7 @@ static void print_json(const CliGlobal *g, const TpfwApplyResult *res, bool with
         else
                 json_builder_add_null_value(b);
         json_builder_end_object(b);
-        root = json_builder_get_root(b);
-        json_generator_set_root(gen, root);
-        text = json_generator_to_data(gen, NULL);
-        printf("%s\n", text);
+        cli_print_json(b);
 }
 
 static void print_human(const CliGlobal *g, ApplyMode mode, const ApplyFlags *f,
@@ -153,6 +162,11 @@ static void print_human(const CliGlobal *g, ApplyMode mode, const ApplyFlags *f,
                        res->reload == TPFW_RELOAD_NOT_RUNNING
                                ? " (firewalld is not running; the rules apply when it starts)"
                                : "");
+        if (tpfw_rfc3964_outcome_changed(&res->rfc3964))
+                printf("RFC3964_IPv4: %s%s -> %s (%s)\n", f->check ? "would change: " : "",
+                       tpfw_rfc3964_value_name(res->rfc3964.before),
+                       tpfw_rfc3964_value_name(res->rfc3964.after),
+                       res->rfc3964.claimed ? "--fix-ipv6-redirect" : "restored");
         (void)mode;
 }
 
@@ -243,11 +257,19 @@ static int run_transaction(CliGlobal *g, ApplyMode mode, int argc, char **argv, 
         opts.require_running = f.require_running;
         opts.runtime_only = f.runtime_only;
         opts.follow_symlink = f.follow_symlink;
+        opts.fix_ipv6_redirect = f.fix_ipv6_redirect;
+        if (f.fix_ipv6_redirect && f.runtime_only) {
+                cli_errorf("--fix-ipv6-redirect needs a reload, which would drop --runtime-only "
+                           "rules");
+                return EXIT_USAGE;
+        }
         opts.lock_timeout_ms = g->timeout_ms;
         opts.dbus_timeout_ms = g->timeout_ms;
 
         r = tpfw_apply(&opts, &res, &diag);
         *ret_reported = true;
+        if (r >= 0 && res.rfc3964.warning)
+                cli_warnf(g, "warning: %s", TPFW_RFC3964_WARNING);
         if (r < 0)
                 error = tpfw_diag_format(&diag);
         if (g->json) {

@@ -6,6 +6,7 @@
 #include <tproxy-firewalld/args.h>
 #include <tproxy-firewalld/direct.h>
 #include <tproxy-firewalld/firewalld.h>
+#include <tproxy-firewalld/rfc3964.h>
 #include <tproxy-firewalld/store.h>
 
 #include "cli.h"
@@ -177,6 +178,13 @@ int cmd_status(CliGlobal *g, int argc, char **argv)
                         mine = tpfw_ruleset_owner_subset(all, g->owner);
                         drift += compare(views[v].name, "direct.xml", disk, mine) ? 1 : 0;
                 }
+        }
+        if (tpfw_rfc3964_ruleset_affected(disk)) {
+                bool rfc3964 = false;
+
+                if (tpfw_rfc3964_get(g->firewalld_dir, fw, &rfc3964, &diag) == 0 && rfc3964)
+                        cli_warnf(g, "warning: %s", TPFW_RFC3964_WARNING);
+                tpfw_diag_clear(&diag);
         }
         return drift ? EXIT_DRIFT : EXIT_OK;
 }

@@ -164,9 +164,6 @@ int cmd_list_owners(CliGlobal *g, int argc, char **argv)
         }
         if (g->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
-                g_autoptr(JsonGenerator) gen = json_generator_new();
-                g_autoptr(JsonNode) root = NULL;
-                g_autofree char *text = NULL;
 
                 json_builder_begin_object(b);
                 json_builder_set_member_name(b, "file");
@@ -185,10 +182,7 @@ int cmd_list_owners(CliGlobal *g, int argc, char **argv)
                 }
                 json_builder_end_array(b);
                 json_builder_end_object(b);
-                root = json_builder_get_root(b);
-                json_generator_set_root(gen, root);
-                text = json_generator_to_data(gen, NULL);
-                printf("%s\n", text);
+                cli_print_json(b);
         } else {
                 if (n == 0 && !g->quiet)
                         printf("%s: no tproxy-firewalld owners\n", path);

@@ -50,6 +50,17 @@ static void usage(FILE *f)
                    "tproxy-firewalld(8).\n");
 }
 
+void cli_print_json(JsonBuilder *b)
+{
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autoptr(JsonNode) root = json_builder_get_root(b);
+        g_autofree char *text = NULL;
+
+        json_generator_set_root(gen, root);
+        text = json_generator_to_data(gen, NULL);
+        printf("%s\n", text);
+}
+
 void cli_error(const TpfwDiag *diag, const char *fallback)
 {
         g_autofree char *msg = tpfw_diag_format(diag);

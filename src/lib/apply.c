@@ -4,6 +4,7 @@
 #include <tproxy-firewalld/apply.h>
 #include <tproxy-firewalld/direct.h>
 #include <tproxy-firewalld/firewalld.h>
+#include <tproxy-firewalld/rfc3964.h>
 #include <tproxy-firewalld/store.h>
 
 #include "util.h"
@@ -35,6 +36,7 @@ void tpfw_apply_result_clear(TpfwApplyResult *result)
                 return;
         g_free(result->path);
         g_free(result->diff);
+        tpfw_rfc3964_outcome_clear(&result->rfc3964);
         memset(result, 0, sizeof(*result));
 }
 
@@ -256,16 +258,60 @@ static int apply_runtime(const TpfwApplyOptions *opts, const char *owner,
         return 0;
 }
 
+static TpfwRfc3964Request rfc3964_request(const TpfwApplyOptions *opts, const char *dir,
+                                          const char *owner, const TpfwRuleset *desired)
+{
+        return (TpfwRfc3964Request){
+                .firewalld_dir = dir,
+                .owner = owner,
+                .ipv6 = tpfw_rfc3964_ruleset_affected(desired),
+                .fix = opts->fix_ipv6_redirect,
+                .check = opts->check,
+                .offline = opts->no_reload,
+                .dbus_timeout_ms = opts->dbus_timeout_ms,
+        };
+}
+
+/*
+ * RFC3964_IPv4 changed with the rules (rfc3964.h): when the direct.xml change failed, put it back;
+ * when direct.xml needed no reload, reload for the setting alone. r is the transaction's result.
+ */
+static int rfc3964_finish(const TpfwRfc3964Request *req, TpfwFirewalld *fw, const char *owner,
+                          const TpfwRuleset *expected, int r, TpfwApplyResult *result,
+                          TpfwDiag *diag)
+{
+        TpfwRfc3964Outcome *o = &result->rfc3964;
+
+        if (!tpfw_rfc3964_outcome_changed(o) && !o->state_changed)
+                return r;
+        if (r < 0 && result->reload != TPFW_RELOAD_NOT_RUNNING) {
+                if (tpfw_rfc3964_undo(req, o, NULL) == 0) {
+                        o->after = o->before;
+                        if (fw && o->via_dbus)
+                                (void)tpfw_firewalld_reload(fw, NULL);
+                }
+                return r;
+        }
+        if (r < 0 || !fw || !o->via_dbus || result->reload != TPFW_RELOAD_SKIPPED)
+                return r;
+        r = tpfw_firewalld_reload(fw, diag);
+        if (r == 0)
+                r = check_firewalld(fw, owner, expected, diag);
+        result->reload = r == 0 ? TPFW_RELOAD_DONE : TPFW_RELOAD_FAILED;
+        result->verified = r == 0;
+        return r;
+}
+
 int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *diag)
 {
+        TpfwRfc3964Request rfc;
         const char *dir = opts->firewalld_dir ? opts->firewalld_dir : TPFW_DEFAULT_FIREWALLD_DIR;
         const char *owner = opts->owner ? opts->owner : TPFW_DEFAULT_OWNER;
         g_autoptr(TpfwRuleset) desired = NULL;
         g_autoptr(TpfwLock) lock = NULL;
+        g_autofree char *old_data = NULL; /* before doc: doc borrows it, so it is freed after */
         g_autoptr(TpfwDirect) doc = NULL;
         g_autoptr(TpfwFirewalld) fw = NULL;
-        g_autofree char *old_data = NULL;
-        g_autofree char *new_data = NULL;
         TpfwMergeResult merge = {0};
         size_t old_len = 0, new_len = 0;
         const char *data;
@@ -297,7 +343,8 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         if (r < 0)
                 return r;
         if (exists)
-                r = tpfw_direct_parse(result->path, old_data, old_len, &doc, diag);
+                /* no second copy of a large file (rollback and diff need old_data anyway) */
+                r = tpfw_direct_parse_borrowed(result->path, old_data, old_len, &doc, diag);
         else
                 doc = tpfw_direct_new_empty(result->path);
         if (r < 0)
@@ -321,23 +368,29 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
                                                            result->path)
                                        : g_strdup("");
         }
+        rfc = rfc3964_request(opts, dir, owner, desired);
         if (opts->check || (!merge.changed && opts->no_reload))
-                return 0;
+                return tpfw_rfc3964_update(&rfc, &result->rfc3964, diag);
         if (!opts->no_reload) {
                 r = preflight(opts, &fw, diag);
                 if (r < 0)
                         return r;
         }
-        if (!merge.changed)
-                return sync_unchanged(opts, fw, owner, desired, result, diag);
-
-        new_data = g_memdup2(data, new_len);
-        r = tpfw_store_write(result->path, new_data, new_len,
-                             opts->follow_symlink ? TPFW_STORE_FOLLOW_SYMLINK : 0, diag);
+        r = tpfw_rfc3964_update(&rfc, &result->rfc3964, diag);
         if (r < 0)
                 return r;
+        if (!merge.changed)
+                return rfc3964_finish(&rfc, fw, owner, desired,
+                                      sync_unchanged(opts, fw, owner, desired, result, diag),
+                                      result, diag);
+
+        r = tpfw_store_write(result->path, data, new_len,
+                             opts->follow_symlink ? TPFW_STORE_FOLLOW_SYMLINK : 0, diag);
+        if (r < 0)
+                return rfc3964_finish(&rfc, fw, owner, desired, r, result, diag);
         if (opts->no_reload)
                 return 0;
-        return reload_and_verify(opts, fw, result->path, owner, desired, exists, old_data, old_len,
-                                 result, diag);
+        r = reload_and_verify(opts, fw, result->path, owner, desired, exists, old_data, old_len,
+                              result, diag);
+        return rfc3964_finish(&rfc, fw, owner, desired, r, result, diag);
 }

@@ -6,11 +6,9 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 import unittest
 
-from tpfwtest import CLI, KUMA_FACTS, FirewalldDirTest, fixture, read_bytes, run, SRCDIR
+from tpfwtest import KUMA_FACTS, SRCDIR, FirewalldDirTest, fixture, read_bytes, run
 
 REF = fixture("generate", "kuma-reference")
 # Section 8: the facts of Kuma's unprivileged unit test.
@@ -35,6 +33,10 @@ def normalise(text):
     text = re.sub(r'-m comment --comment ".*?" ', "", text)
     return re.sub(r"^(-I OUTPUT \d+ -p udp --dport 53 -m owner --uid-owner \S+ -j )\S+$",
                   r"\1dnsJumpTargetPlaceholder", text, flags=re.M)
+
+
+def golden(name):
+    return read_bytes(os.path.join(REF, f"install-transparent-proxy.{name}.golden.txt"))
 
 
 def generate(*args, fmt=None, env=None, input=None, check=0):
@@ -95,7 +97,7 @@ GOLDEN = {
 
 class GoldenTest(unittest.TestCase):
     def check(self, name, args):
-        want = read_bytes(os.path.join(REF, f"install-transparent-proxy.{name}.golden.txt")).decode()
+        want = golden(name).decode()
         for extra in ([], ["--disable-comments"]):
             with self.subTest(name=name, args=args + extra):
                 p = generate(*args, *GOLDEN_FACTS, *extra, fmt="iptables-restore")
@@ -120,7 +122,7 @@ class GoldenTest(unittest.TestCase):
     def test_dns_conntrack_skipped_by_flag(self):
         # Kuma's test gets the same file with --skip-dns-conntrack-zone-split on a capable host
         args = GOLDEN["dns.no-conntrack"] + ["--skip-dns-conntrack-zone-split"]
-        want = read_bytes(os.path.join(REF, "install-transparent-proxy.dns.no-conntrack.golden.txt"))
+        want = golden("dns.no-conntrack")
         facts = with_opt(GOLDEN_FACTS, "--assume-conntrack", "yes")
         p = generate(*args, *facts, fmt="iptables-restore")
         self.assertEqual(normalise(p.stdout).encode(), want)
@@ -129,7 +131,7 @@ class GoldenTest(unittest.TestCase):
         facts = with_opt(GOLDEN_FACTS, "--assume-docker-output", "yes")
         p = generate(*GOLDEN["dns.no-conntrack"], *facts, fmt="iptables-restore")
         self.assertRegex(p.stdout, r"(?m)^-I OUTPUT 1 .*--uid-owner 0 -j DOCKER_OUTPUT$")
-        want = read_bytes(os.path.join(REF, "install-transparent-proxy.dns.no-conntrack.golden.txt"))
+        want = golden("dns.no-conntrack")
         self.assertEqual(normalise(p.stdout).encode(), want)
 
     def test_overrides(self):
@@ -142,7 +144,7 @@ class GoldenTest(unittest.TestCase):
     def test_normalisation_is_not_vacuous(self):
         p = generate(*GOLDEN["overrides"], *GOLDEN_FACTS, "--redirect-inbound-port", "1",
                      fmt="iptables-restore")
-        want = read_bytes(os.path.join(REF, "install-transparent-proxy.overrides.golden.txt"))
+        want = golden("overrides")
         self.assertNotEqual(normalise(p.stdout).encode(), want)
         self.assertIn("-o ifPlaceholder", normalise(p.stdout))
         self.assertNotIn("-o lo", normalise(p.stdout))
@@ -163,7 +165,8 @@ class GoldenTest(unittest.TestCase):
 class PipeEqualsInstallTest(Scratch):
     def option_sets(self):
         resolv = self.resolv()
-        incl = self.write("include.yaml", "redirect:\n  inbound:\n    includePorts: [8080, '8443']\n"
+        incl = self.write("include.yaml", "redirect:\n"
+                                          "  inbound:\n    includePorts: [8080, '8443']\n"
                                           "  outbound:\n    includePorts: '80,443'\n")
         dns = ["--redirect-dns", "--resolv-conf", resolv]
         return {

@@ -1,6 +1,7 @@
 """CLI tests of install/uninstall on real files (no firewalld): idempotence, byte-exact
 round trips, ownership tags, other owners, concurrency, crash safety."""
 import glob
+import json
 import os
 import subprocess
 import threading
@@ -118,6 +119,9 @@ class InstallTest(FirewalldDirTest):
         self.install(owner="alpha")
         p = self.tpfw("list-owners", check=0)
         self.assertRegex(p.stdout, r"alpha\s+23 rules\s+8 chains")
+        p = self.tpfw("--json", "list-owners", check=0)
+        self.assertEqual(json.loads(p.stdout),
+                         {"file": self.path, "owners": [{"owner": "alpha", "rules": 23, "chains": 8}]})
 
     def test_concurrent_installs_of_eight_owners(self):
         self.put_fixture("cli", "foreign.xml")
