@@ -1280,6 +1280,7 @@ static int parse_argv(BuildContext *ctx, int argc, char *const *argv, GArray *ou
                                              "option --%s requires a value", options[idx].flag);
                 }
                 g_array_append_val(out, fv);
+                /* cppcheck-suppress memleak ; out owns fv.name now (flag_value_clear frees it) */
         }
         return 0;
 }

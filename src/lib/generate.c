@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <tproxy-firewalld/generate.h>
 
@@ -39,10 +40,37 @@ static void facts_clear(Facts *f)
 
 /* ---- runtime facts ---- */
 
+/* getpwnam_r()/getpwuid_r(): the library may run in a threaded caller. name NULL looks up uid. */
+static bool passwd_lookup(const char *name, uid_t uid, uid_t *ret_uid)
+{
+        struct passwd pw, *found = NULL;
+        long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+        g_autofree char *buf = NULL;
+
+        if (size <= 0)
+                size = 16384;
+        for (;;) {
+                int r;
+
+                buf = g_malloc((size_t)size);
+                r = name ? getpwnam_r(name, &pw, buf, (size_t)size, &found)
+                         : getpwuid_r(uid, &pw, buf, (size_t)size, &found);
+                if (r != ERANGE || size >= 1024 * 1024)
+                        break;
+                g_clear_pointer(&buf, g_free);
+                size *= 2;
+        }
+        if (!found)
+                return false;
+        if (ret_uid)
+                *ret_uid = found->pw_uid;
+        return true;
+}
+
 static int resolve_uid(const TpfwConfig *cfg, char **ret, TpfwDiag *diag)
 {
         const char *user = cfg->kuma_dp_user ? cfg->kuma_dp_user : "";
-        struct passwd *pw;
+        uid_t uid;
 
         if (cfg->cni_mode) {
                 *ret = g_strdup(*user ? user : G_STRINGIFY(DEFAULT_KUMA_DP_UID));
@@ -53,22 +81,20 @@ static int resolve_uid(const TpfwConfig *cfg, char **ret, TpfwDiag *diag)
                 return 0;
         }
         if (*user) {
-                pw = getpwnam(user);
-                if (!pw)
+                if (!passwd_lookup(user, 0, &uid))
                         return tpfw_diag_set(diag, EINVAL, NULL, 0,
                                              "--kuma-dp-user: invalid value \"%s\": no such user "
                                              "(give a numeric UID or an existing user name)",
                                              user);
-                *ret = g_strdup_printf("%u", (unsigned)pw->pw_uid);
+                *ret = g_strdup_printf("%u", (unsigned)uid);
                 return 0;
         }
-        if (getpwuid(DEFAULT_KUMA_DP_UID)) {
+        if (passwd_lookup(NULL, DEFAULT_KUMA_DP_UID, NULL)) {
                 *ret = g_strdup(G_STRINGIFY(DEFAULT_KUMA_DP_UID));
                 return 0;
         }
-        pw = getpwnam(DEFAULT_KUMA_DP_NAME);
-        if (pw) {
-                *ret = g_strdup_printf("%u", (unsigned)pw->pw_uid);
+        if (passwd_lookup(DEFAULT_KUMA_DP_NAME, 0, &uid)) {
+                *ret = g_strdup_printf("%u", (unsigned)uid);
                 return 0;
         }
         return tpfw_diag_set(diag, EINVAL, NULL, 0,

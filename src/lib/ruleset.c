@@ -414,6 +414,7 @@ bool tpfw_owner_name_is_valid(const char *name)
 /* The owner in a comment value "tproxy-firewalld/<owner>[ text]", or NULL. */
 static char *comment_owner(const char *value, const char **ret_rest)
 {
+        g_autofree char *name = NULL;
         const char *o, *end;
 
         if (!g_str_has_prefix(value, TPFW_OWNER_TAG_PREFIX))
@@ -422,11 +423,14 @@ static char *comment_owner(const char *value, const char **ret_rest)
         end = strchr(o, ' ');
         if (!end)
                 end = o + strlen(o);
-        if (end == o)
+        name = g_strndup(o, (gsize)(end - o));
+        /* "tproxy-firewalld/Foo=1" is no tag: list-owners must never name an owner that the
+         * tool refuses to install or uninstall. */
+        if (!tpfw_owner_name_is_valid(name))
                 return NULL;
         if (ret_rest)
                 *ret_rest = *end ? end + 1 : end;
-        return g_strndup(o, (gsize)(end - o));
+        return g_steal_pointer(&name);
 }
 
 char *tpfw_argv_owner(const char *const *argv)
