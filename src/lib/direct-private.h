@@ -102,6 +102,12 @@ typedef struct DirectSplitScratch {
 } DirectSplitScratch;
 int tpfw_direct_split_scratch(const char *text, size_t len, DirectSplitScratch *s);
 
+/*
+ * XML's five predefined entities (&amp; &lt; &gt; &quot; &apos;) at p, within avail bytes: returns
+ * the character and its length in *ret_len, or '\0' when p holds none of them.
+ */
+char tpfw_direct_predefined_entity(const char *p, size_t avail, size_t *ret_len);
+
 /* Decodes an entry's raw text (accepted by the fast parser) as firewalld reads it. */
 void tpfw_direct_decode_text(const char *raw, size_t len, GString *out);
 

@@ -210,24 +210,15 @@ static bool fast_char(Fast *f)
 /* A predefined entity at p ('&'): appends its character to out (when not NULL). */
 static bool fast_entity(Fast *f, GString *out)
 {
-        static const struct {
-                const char *name;
-                size_t len;
-                char c;
-        } entities[] = {{"&amp;", 5, '&'},
-                        {"&lt;", 4, '<'},
-                        {"&gt;", 4, '>'},
-                        {"&quot;", 6, '"'},
-                        {"&apos;", 6, '\''}};
+        size_t n;
+        char c = tpfw_direct_predefined_entity(f->p, (size_t)(f->end - f->p), &n);
 
-        for (size_t k = 0; k < G_N_ELEMENTS(entities); k++)
-                if (fast_has(f, entities[k].name, entities[k].len)) {
-                        if (out)
-                                g_string_append_c(out, entities[k].c);
-                        f->p += entities[k].len;
-                        return true;
-                }
-        return false; /* character references and others: libxml2 decides */
+        if (!c)
+                return false; /* character references and others: libxml2 decides */
+        if (out)
+                g_string_append_c(out, c);
+        f->p += n;
+        return true;
 }
 
 static bool fast_comment(Fast *f)

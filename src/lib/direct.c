@@ -310,8 +310,7 @@ void tpfw_direct_note_entry(TpfwDirect *d, const TpfwEntry *entry, DirectEntryIn
         info->n_refs = (uint32_t)(refs->len / 2 - info->refs);
 }
 
-/* The text of an entry as firewalld reads it: predefined entities decoded, LF read as space. */
-static void decode_text(const char *raw, size_t len, GString *out)
+char tpfw_direct_predefined_entity(const char *p, size_t avail, size_t *ret_len)
 {
         static const struct {
                 const char *name;
@@ -322,6 +321,18 @@ static void decode_text(const char *raw, size_t len, GString *out)
                         {"&gt;", 4, '>'},
                         {"&quot;", 6, '"'},
                         {"&apos;", 6, '\''}};
+
+        for (size_t k = 0; k < G_N_ELEMENTS(entities); k++)
+                if (avail >= entities[k].len && memcmp(p, entities[k].name, entities[k].len) == 0) {
+                        *ret_len = entities[k].len;
+                        return entities[k].c;
+                }
+        return '\0';
+}
+
+/* The text of an entry as firewalld reads it: predefined entities decoded, LF read as space. */
+static void decode_text(const char *raw, size_t len, GString *out)
+{
         char *o;
 
         /* decoding only shortens: write straight into the buffer */
@@ -331,13 +342,13 @@ static void decode_text(const char *raw, size_t len, GString *out)
                 char c = raw[i];
 
                 if (c == '&') {
-                        for (size_t k = 0; k < G_N_ELEMENTS(entities); k++)
-                                if (len - i >= entities[k].len &&
-                                    memcmp(raw + i, entities[k].name, entities[k].len) == 0) {
-                                        c = entities[k].c;
-                                        i += entities[k].len - 1;
-                                        break;
-                                }
+                        size_t n;
+                        char e = tpfw_direct_predefined_entity(raw + i, len - i, &n);
+
+                        if (e) {
+                                c = e;
+                                i += n - 1;
+                        }
                 } else if (c == '\n') {
                         c = ' ';
                 }
