@@ -118,6 +118,8 @@ def run_lint():
 
 
 def main():
+    # Every suite validates against the schema of this tree, wherever the build directory is.
+    os.environ["TPROXY_FIREWALLD_SCHEMA"] = os.path.join(TOP, "schemas", "direct.rng")
     ap = argparse.ArgumentParser()
     ap.add_argument("--builddir", default="build")
     ap.add_argument("--valgrind", action="store_true")

@@ -82,6 +82,19 @@ class ValidateOracleTest(unittest.TestCase):
                 self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
                 self.assertIn(name, p.stderr)
 
+    def test_every_direct_fixture_validates(self):
+        """The merge goldens and the hand-written inputs pass validate, schema included."""
+        fixtures = os.path.join(SRCDIR, "fixtures")
+        paths = [os.path.join(fixtures, "direct", "merge", f)
+                 for f in os.listdir(os.path.join(fixtures, "direct", "merge"))]
+        paths += [os.path.join(fixtures, d, f) for d in ("cli", "legacy")
+                  for f in os.listdir(os.path.join(fixtures, d)) if f.endswith(".xml")]
+        self.assertGreaterEqual(len(paths), 10)
+        for path in paths:
+            p = subprocess.run([CLI, "validate", path], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+            self.assertEqual(p.returncode, 0, f"{path}: {p.stderr}")
+
     @unittest.skipUnless(OFFLINE and os.path.isdir("/etc/firewalld"),
                          "firewall-offline-cmd not installed")
     def test_firewalld_verdicts(self):
