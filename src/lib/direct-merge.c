@@ -921,14 +921,19 @@ int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRu
                         adopted++;
                 } else if (verdict != KEEP) {
                         g_autofree char *what = describe_entry(d, (size_t)i);
-                        r = tpfw_diag_set(
-                                diag, EEXIST, d->name, e->line,
-                                verdict == CONFLICT_CHAIN
-                                        ? "conflict: %s is declared by someone other than owner "
-                                          "'%s'; use --adopt to take it over"
-                                        : "conflict: %s is an unmarked copy of a rule of owner "
-                                          "'%s'; use --adopt to take it over",
-                                what, owner);
+                        /* kumactl's leftovers have their own, narrower switch */
+                        const char *hint = is_kuma_legacy(d, (size_t)i, &v)
+                                                   ? "it looks like kumactl --store-firewalld "
+                                                     "wrote it; use --adopt-kuma-legacy to take "
+                                                     "it over"
+                                                   : "use --adopt to take it over";
+                        r = tpfw_diag_set(diag, EEXIST, d->name, e->line,
+                                          verdict == CONFLICT_CHAIN
+                                                  ? "conflict: %s is declared by someone other "
+                                                    "than owner '%s'; %s"
+                                                  : "conflict: %s is an unmarked copy of a rule "
+                                                    "of owner '%s'; %s",
+                                          what, owner, hint);
                         goto out;
                 }
         }

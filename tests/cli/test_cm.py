@@ -320,6 +320,7 @@ class LegacyKumaCleanupTest(CmTest):
                 before = self.snapshot()
                 p = self.tpfw("install", "--no-reload", *self.REF, *opts, check=1)
                 self.assertIn("conflict", p.stderr)
+                self.assertIn("use --adopt-kuma-legacy", p.stderr)
                 self.assertIn("KUMA_MESH_", p.stderr)
                 self.assertIn("--adopt", p.stderr)
                 self.assertRegex(p.stderr, r"direct\.xml:\d+: ")
