@@ -145,8 +145,7 @@ static void print_json(const CliGlobal *g, const TpfwApplyResult *res, bool with
         cli_print_json(b);
 }
 
-static void print_human(const CliGlobal *g, ApplyMode mode, const ApplyFlags *f,
-                        const TpfwApplyResult *res)
+static void print_human(const CliGlobal *g, const ApplyFlags *f, const TpfwApplyResult *res)
 {
         if (f->diff && res->diff)
                 fputs(res->diff, stdout);
@@ -167,7 +166,6 @@ static void print_human(const CliGlobal *g, ApplyMode mode, const ApplyFlags *f,
                        tpfw_rfc3964_value_name(res->rfc3964.before),
                        tpfw_rfc3964_value_name(res->rfc3964.after),
                        res->rfc3964.claimed ? "--fix-ipv6-redirect" : "restored");
-        (void)mode;
 }
 
 static int run_transaction(CliGlobal *g, ApplyMode mode, int argc, char **argv, bool *ret_reported)
@@ -252,7 +250,7 @@ static int run_transaction(CliGlobal *g, ApplyMode mode, int argc, char **argv, 
         opts.merge_flags = (f.adopt ? TPFW_MERGE_ADOPT : 0) |
                            (f.adopt_kuma_legacy ? TPFW_MERGE_ADOPT_KUMA_LEGACY : 0);
         opts.check = f.check;
-        opts.want_diff = f.diff || (g->json && f.diff);
+        opts.want_diff = f.diff;
         opts.no_reload = f.no_reload;
         opts.require_running = f.require_running;
         opts.runtime_only = f.runtime_only;
@@ -278,7 +276,7 @@ static int run_transaction(CliGlobal *g, ApplyMode mode, int argc, char **argv, 
                 if (r < 0)
                         cli_errorf("%s", error ? error : g_strerror(-r));
                 if (r >= 0 || res.reload == TPFW_RELOAD_ROLLED_BACK)
-                        print_human(g, mode, &f, &res);
+                        print_human(g, &f, &res);
         }
         tpfw_diag_clear(&diag);
 

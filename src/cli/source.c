@@ -63,7 +63,7 @@ int cli_ruleset_source_take(CliRulesetSource *src, int argc, char **argv, int *i
         return 1;
 }
 
-static int build_import(const CliGlobal *g, CliRulesetSource *src, TpfwRuleset **ret)
+static int build_import(CliRulesetSource *src, TpfwRuleset **ret)
 {
         const char *path = src->from_iptables_restore;
         bool is_stdin = strcmp(path, "-") == 0;
@@ -100,7 +100,6 @@ static int build_import(const CliGlobal *g, CliRulesetSource *src, TpfwRuleset *
                 tpfw_diag_clear(&diag);
                 return EXIT_FAIL;
         }
-        (void)g;
         return 0;
 }
 
@@ -112,7 +111,7 @@ int cli_ruleset_source_build(const CliGlobal *g, CliRulesetSource *src, TpfwRule
         int r, code = 0;
 
         if (src->from_iptables_restore)
-                return build_import(g, src, ret);
+                return build_import(src, ret);
 
         r = tpfw_config_build((int)src->kuma_argv->len, (char *const *)src->kuma_argv->pdata,
                               g->envp, stdin, &cfg, &notes, &diag);

@@ -357,8 +357,6 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         result->changed = merge.changed;
         result->added = merge.added;
         result->removed = merge.removed;
-        if (merge.changed && !tpfw_direct_is_editable(doc, diag))
-                return -EINVAL;
 
         data = tpfw_direct_data(doc, &new_len);
         if (opts->want_diff) {

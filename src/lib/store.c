@@ -184,11 +184,6 @@ void tpfw_store_remove_stale(const char *path)
                 remove_stale_temps(dirfd, base);
 }
 
-static int fail_at(const char *point)
-{
-        return tpfw_fault(point);
-}
-
 /* Writes data to a new temporary file in dirfd with the given mode/owner; returns its name. */
 static int write_temp(int dirfd, const char *path, const char *base, const char *data, size_t len,
                       mode_t mode, uid_t uid, gid_t gid, bool set_owner, char **ret_name,
@@ -201,7 +196,7 @@ static int write_temp(int dirfd, const char *path, const char *base, const char 
         for (int attempt = 0; attempt < 100; attempt++) {
                 g_free(name);
                 name = g_strdup_printf(".%s%s%06x", base, TEMP_INFIX, g_random_int() & 0xffffff);
-                r = fail_at("temp-create");
+                r = tpfw_fault("temp-create");
                 if (r < 0)
                         return tpfw_diag_set(diag, -r, path, 0, "cannot create temporary file: %s",
                                              g_strerror(-r));
@@ -213,7 +208,7 @@ static int write_temp(int dirfd, const char *path, const char *base, const char 
         if (fd < 0)
                 return tpfw_diag_set(diag, errno, path, 0, "cannot create temporary file: %s",
                                      g_strerror(errno));
-        r = fail_at("temp-write");
+        r = tpfw_fault("temp-write");
         if (r == 0)
                 r = write_all(fd, data, len);
         if (r == 0 && fchmod(fd, mode) < 0)
@@ -221,7 +216,7 @@ static int write_temp(int dirfd, const char *path, const char *base, const char 
         if (r == 0 && set_owner && fchown(fd, uid, gid) < 0)
                 r = -errno;
         if (r == 0)
-                r = fail_at("fsync");
+                r = tpfw_fault("fsync");
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (r < 0) {
@@ -285,7 +280,7 @@ static int replace(const char *path, const char *data, size_t len, unsigned flag
                 old = g_strconcat(base, ".old", NULL);
                 oldtmp = g_strdup_printf(".%s%sold", base, TEMP_INFIX);
                 (void)unlinkat(dirfd, oldtmp, 0);
-                r = fail_at("backup");
+                r = tpfw_fault("backup");
                 if (r == 0 && linkat(dirfd, base, dirfd, oldtmp, 0) < 0)
                         r = -errno;
                 if (r == 0 && renameat(dirfd, oldtmp, dirfd, old) < 0)
@@ -302,14 +297,14 @@ static int replace(const char *path, const char *data, size_t len, unsigned flag
                                              g_strerror(-r));
                 }
         }
-        r = fail_at("rename");
+        r = tpfw_fault("rename");
         if (r == 0 && renameat(dirfd, tmp, dirfd, base) < 0)
                 r = -errno;
         if (r < 0) {
                 (void)unlinkat(dirfd, tmp, 0);
                 return tpfw_diag_set(diag, -r, target, 0, "cannot replace: %s", g_strerror(-r));
         }
-        r = fail_at("dir-fsync");
+        r = tpfw_fault("dir-fsync");
         if (r == 0 && fsync(dirfd) < 0)
                 r = -errno;
         if (r < 0)
