@@ -65,8 +65,16 @@ class PermissionDeniedTest(ResourceTest):
         os.chmod(self.tmp, 0o755)  # nobody may reach the directory, not write it
         self.put_fixture("cli", "foreign.xml")
         self.tpfw(*INSTALL, check=0)  # as root: entries for nobody's uninstall to fail on
-        if not os.access(CLI, os.X_OK) or not self.reachable_by_nobody(CLI):
-            self.skipTest(f"{CLI} is not reachable by uid {NOBODY}")
+        # a copy nobody can run, wherever the build directory is (a clone in a 0700 mktemp -d)
+        self.cli = os.path.join(self.tmp, "tproxy-firewalld")
+        shutil.copy2(CLI, self.cli)
+        os.chmod(self.cli, 0o755)
+        kuma = os.path.join(self.tmp, "kuma-dualstack.txt")
+        shutil.copy2(KUMA, kuma)
+        os.chmod(kuma, 0o644)
+        self.install_args = [kuma if a == KUMA else a for a in INSTALL]
+        if not self.reachable_by_nobody(self.cli):
+            self.skipTest(f"{self.cli} is not reachable by uid {NOBODY}")
 
     @staticmethod
     def reachable_by_nobody(path):
@@ -77,7 +85,7 @@ class PermissionDeniedTest(ResourceTest):
     def as_nobody(self, *args, owner="kuma", input=None):
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=/nonexistent/tpfw-test-bus")
         p = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
-                            "--clear-groups", CLI, "--firewalld-dir", self.dir,
+                            "--clear-groups", self.cli, "--firewalld-dir", self.dir,
                             "--owner", owner] + list(args),
                            env=env, capture_output=True, text=True, timeout=60, input=input)
         assert_no_sanitizer_report(p.stderr, args)
@@ -93,7 +101,7 @@ class PermissionDeniedTest(ResourceTest):
                 self.assert_one_error(p, "Permission denied", self.path)
                 self.assertEqual(self.snapshot(), before)
         # nothing to change needs no permission: the same install again is a no-op
-        p = self.as_nobody(*INSTALL)
+        p = self.as_nobody(*self.install_args)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("no change", p.stdout)
         self.assertEqual(self.snapshot(), before)
@@ -101,7 +109,7 @@ class PermissionDeniedTest(ResourceTest):
     def test_file_not_readable(self):
         os.chmod(self.path, 0o600)
         before = self.snapshot()
-        p = self.as_nobody(*INSTALL)
+        p = self.as_nobody(*self.install_args)
         self.assert_one_error(p, "Permission denied", self.path)
         self.assertEqual(self.snapshot(), before)
         p = self.as_nobody("validate")
@@ -111,7 +119,7 @@ class PermissionDeniedTest(ResourceTest):
         os.chmod(self.dir, 0o711)  # no read: the lock (open of the directory) fails
         self.addCleanup(os.chmod, self.dir, 0o755)
         before = self.snapshot()
-        p = self.as_nobody(*INSTALL)
+        p = self.as_nobody(*self.install_args)
         self.assert_one_error(p, "Permission denied", self.dir)
         self.assertEqual(self.snapshot(), before)
 
