@@ -73,8 +73,12 @@ static int preflight(const TpfwApplyOptions *opts, TpfwFirewalld **ret_fw, TpfwD
         g_autofree char *state = NULL;
         int r;
 
-        if (tpfw_firewalld_connect(opts->dbus_timeout_ms, &fw, NULL) < 0 ||
-            !tpfw_firewalld_is_running(fw))
+        r = tpfw_firewalld_connect(opts->dbus_timeout_ms, &fw, diag);
+        /* no libdbus-1 is a broken installation, not a stopped firewalld */
+        if (r == -ELIBACC)
+                return r;
+        tpfw_diag_clear(diag);
+        if (r < 0 || !tpfw_firewalld_is_running(fw))
                 return 0;
         r = tpfw_firewalld_get_state(fw, &state, diag);
         if (r == -EACCES)

@@ -1,12 +1,10 @@
 /* direct.xml: parse and validate as firewalld 1.3.3 does, entries, owners, accessors. */
 #include <string.h>
 
-#include <libxml/parserInternals.h>
-#include <libxml/xmlstring.h>
-
 #include <tproxy-firewalld/args.h>
 
 #include "direct-private.h"
+#include "lazy.h"
 #include "util.h"
 
 /* ---- libxml2 error capture ---- */
@@ -662,11 +660,17 @@ static int parse_xml(const char *name, const char *data, size_t len, xmlDoc **re
 {
         g_autoptr(xmlParserCtxt) ctxt = NULL;
         ParseCapture cap = {0};
-        xmlStructuredErrorFunc saved_handler = xmlStructuredError;
-        void *saved_context = xmlStructuredErrorContext;
+        xmlStructuredErrorFunc saved_handler;
+        void *saved_context;
         xmlDocPtr doc;
-        int r = 0;
+        int r;
 
+        /* only files outside the fast parser's subset come here */
+        r = tpfw_lazy_libxml("reading this file", diag);
+        if (r < 0)
+                return r;
+        saved_handler = xmlStructuredError;
+        saved_context = xmlStructuredErrorContext;
         ctxt = xmlNewParserCtxt();
         if (!ctxt)
                 return tpfw_diag_set(diag, ENOMEM, name, 0, "out of memory");

@@ -1,5 +1,4 @@
 /* firewalld over D-Bus (libdbus-1): running?, reload, state, direct entries, runtime edits. */
-#include <dbus/dbus.h>
 #include <errno.h>
 #include <glib.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 #include <tproxy-firewalld/args.h>
 #include <tproxy-firewalld/firewalld.h>
 
+#include "lazy.h"
 #include "util.h"
 
 #define FW_BUS_NAME "org.fedoraproject.FirewallD1"
@@ -30,7 +30,9 @@ struct TpfwFirewalld {
 
 static void fw_dbus_error_free(DBusError *e)
 {
-        dbus_error_free(e);
+        /* unset errors need no libdbus: connect may return before it is loaded */
+        if (e->name)
+                dbus_error_free(e);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DBusError, fw_dbus_error_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DBusMessage, dbus_message_unref)
@@ -140,7 +142,11 @@ int tpfw_firewalld_connect(int timeout_ms, TpfwFirewalld **ret, TpfwDiag *diag)
         g_auto(DBusError) e = DBUS_ERROR_INIT;
         TpfwFirewalld *fw;
         DBusConnection *conn;
+        int r;
 
+        r = tpfw_lazy_libdbus("talking to firewalld", diag);
+        if (r < 0)
+                return r;
         conn = dbus_bus_get_private(DBUS_BUS_SYSTEM, &e);
         if (!conn) {
                 g_autofree char *msg = one_line(e.message);

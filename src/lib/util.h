@@ -3,31 +3,15 @@
 
 #include <errno.h>
 #include <glib.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <libxml/xmlerror.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <tproxy-firewalld/diag.h>
 #include <tproxy-firewalld/ruleset.h>
 
-/* libxml2: xmlFree is a variable, so wrap it once. */
-static inline void tpfw_xml_free(void *p)
-{
-        if (p)
-                xmlFree(p);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlParserCtxt, xmlFreeParserCtxt)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwRuleset, tpfw_ruleset_free)
-
-typedef char tpfw_xml_char_t;
-#define _cleanup_xmlfree_ __attribute__((cleanup(tpfw_xml_freep)))
-static inline void tpfw_xml_freep(void *p)
-{
-        tpfw_xml_free(*(void **)p);
-}
 
 static inline void tpfw_closep(int *fd)
 {
