@@ -15,11 +15,11 @@ DESTDIR      ?=
 BUILDDIR     ?= build
 CC           ?= gcc
 PKG_CONFIG   ?= pkg-config
-PKGS         := libxml-2.0 dbus-1 glib-2.0 yaml-0.1 json-glib-1.0
+PKGS         := libxml-2.0 dbus-1 glib-2.0 yaml-0.1
 
 # Debian packages needed to build and test (installed by `make deps`).
 DEB_BUILD    := build-essential pkg-config libxml2-dev libdbus-1-dev libglib2.0-dev libcmocka-dev \
-                libyaml-dev libjson-glib-dev libxml2-utils clang-format python3
+                libyaml-dev libxml2-utils clang-format python3
 DEB_TEST     := firewalld iptables nftables dbus iproute2 mandoc valgrind python3 ansible-core binutils
 
 WARNINGS     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wvla \

@@ -3,7 +3,6 @@
 
 #include <stdbool.h>
 #include <glib.h>
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 
 #include <tproxy-firewalld/apply.h>
@@ -11,6 +10,9 @@
 #include <tproxy-firewalld/direct.h>
 #include <tproxy-firewalld/firewalld.h>
 #include <tproxy-firewalld/ruleset.h>
+
+/* the library's private JSON writer, reached through the static library */
+#include "../lib/json-writer.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwRuleset, tpfw_ruleset_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwDirect, tpfw_direct_free)
@@ -43,8 +45,8 @@ int cmd_generate(CliGlobal *g, int argc, char **argv);
 int cmd_reload(CliGlobal *g, int argc, char **argv);
 int cmd_status(CliGlobal *g, int argc, char **argv);
 
-/* Prints the value built in b as one line of JSON on stdout. */
-void cli_print_json(JsonBuilder *b);
+/* Ends the document in w (compact: indent 0) and prints it as one line on stdout. */
+void cli_print_json(TpfwJsonWriter *w);
 
 /* Prints "tproxy-firewalld: <diag>" (or the fallback text) to stderr. */
 void cli_error(const TpfwDiag *diag, const char *fallback);

@@ -1,6 +1,5 @@
 /* install, uninstall and diff: one transaction (tpfw_apply), three ways to report it. */
 #include <errno.h>
-#include <json-glib/json-glib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,45 +103,37 @@ static int take_apply_flag(ApplyFlags *f, ApplyMode mode, const char *arg)
 static void print_json(const CliGlobal *g, const TpfwApplyResult *res, bool with_diff,
                        const char *error)
 {
-        g_autoptr(JsonBuilder) b = json_builder_new();
+        TpfwJsonWriter w;
 
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "changed");
-        json_builder_add_boolean_value(b, res->changed);
-        json_builder_set_member_name(b, "owner");
-        json_builder_add_string_value(b, g->owner);
-        json_builder_set_member_name(b, "file");
-        if (res->path)
-                json_builder_add_string_value(b, res->path);
-        else
-                json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "added");
-        json_builder_add_int_value(b, (gint64)res->added);
-        json_builder_set_member_name(b, "removed");
-        json_builder_add_int_value(b, (gint64)res->removed);
-        json_builder_set_member_name(b, "reload");
-        json_builder_add_string_value(b, tpfw_reload_status_name(res->reload));
-        json_builder_set_member_name(b, "verified");
-        json_builder_add_boolean_value(b, res->verified);
+        tpfw_json_writer_init(&w, 0);
+        tpfw_json_begin_object(&w);
+        tpfw_json_member(&w, "changed");
+        tpfw_json_bool(&w, res->changed);
+        tpfw_json_member(&w, "owner");
+        tpfw_json_string(&w, g->owner);
+        tpfw_json_member(&w, "file");
+        tpfw_json_string_or_null(&w, res->path);
+        tpfw_json_member(&w, "added");
+        tpfw_json_int(&w, (int64_t)res->added);
+        tpfw_json_member(&w, "removed");
+        tpfw_json_int(&w, (int64_t)res->removed);
+        tpfw_json_member(&w, "reload");
+        tpfw_json_string(&w, tpfw_reload_status_name(res->reload));
+        tpfw_json_member(&w, "verified");
+        tpfw_json_bool(&w, res->verified);
         /* firewalld's RFC3964_IPv4 after the run ("yes"/"no"; null when no IPv6 rule needed it) */
-        json_builder_set_member_name(b, "rfc3964_ipv4");
-        if (tpfw_rfc3964_value_name(res->rfc3964.after))
-                json_builder_add_string_value(b, tpfw_rfc3964_value_name(res->rfc3964.after));
-        else
-                json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "ipv6_redirect_warning");
-        json_builder_add_boolean_value(b, res->rfc3964.warning);
+        tpfw_json_member(&w, "rfc3964_ipv4");
+        tpfw_json_string_or_null(&w, tpfw_rfc3964_value_name(res->rfc3964.after));
+        tpfw_json_member(&w, "ipv6_redirect_warning");
+        tpfw_json_bool(&w, res->rfc3964.warning);
         if (with_diff) {
-                json_builder_set_member_name(b, "diff");
-                json_builder_add_string_value(b, res->diff ? res->diff : "");
+                tpfw_json_member(&w, "diff");
+                tpfw_json_string(&w, res->diff ? res->diff : "");
         }
-        json_builder_set_member_name(b, "error");
-        if (error)
-                json_builder_add_string_value(b, error);
-        else
-                json_builder_add_null_value(b);
-        json_builder_end_object(b);
-        cli_print_json(b);
+        tpfw_json_member(&w, "error");
+        tpfw_json_string_or_null(&w, error);
+        tpfw_json_end_object(&w);
+        cli_print_json(&w);
 }
 
 static void print_human(const CliGlobal *g, const ApplyFlags *f, const TpfwApplyResult *res)

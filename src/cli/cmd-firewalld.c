@@ -1,6 +1,5 @@
 /* reload and status: talk to the running firewalld. */
 #include <errno.h>
-#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include <tproxy-firewalld/args.h>

@@ -1,6 +1,5 @@
 /* validate and list-owners: read-only looks at a direct.xml. */
 #include <errno.h>
-#include <json-glib/json-glib.h>
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
@@ -163,26 +162,27 @@ int cmd_list_owners(CliGlobal *g, int argc, char **argv)
                 return EXIT_FAIL;
         }
         if (g->json) {
-                g_autoptr(JsonBuilder) b = json_builder_new();
+                TpfwJsonWriter w;
 
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "file");
-                json_builder_add_string_value(b, path);
-                json_builder_set_member_name(b, "owners");
-                json_builder_begin_array(b);
+                tpfw_json_writer_init(&w, 0);
+                tpfw_json_begin_object(&w);
+                tpfw_json_member(&w, "file");
+                tpfw_json_string(&w, path);
+                tpfw_json_member(&w, "owners");
+                tpfw_json_begin_array(&w);
                 for (size_t i = 0; i < n; i++) {
-                        json_builder_begin_object(b);
-                        json_builder_set_member_name(b, "owner");
-                        json_builder_add_string_value(b, counts[i].owner);
-                        json_builder_set_member_name(b, "rules");
-                        json_builder_add_int_value(b, (gint64)counts[i].rules);
-                        json_builder_set_member_name(b, "chains");
-                        json_builder_add_int_value(b, (gint64)counts[i].chains);
-                        json_builder_end_object(b);
+                        tpfw_json_begin_object(&w);
+                        tpfw_json_member(&w, "owner");
+                        tpfw_json_string(&w, counts[i].owner);
+                        tpfw_json_member(&w, "rules");
+                        tpfw_json_int(&w, (int64_t)counts[i].rules);
+                        tpfw_json_member(&w, "chains");
+                        tpfw_json_int(&w, (int64_t)counts[i].chains);
+                        tpfw_json_end_object(&w);
                 }
-                json_builder_end_array(b);
-                json_builder_end_object(b);
-                cli_print_json(b);
+                tpfw_json_end_array(&w);
+                tpfw_json_end_object(&w);
+                cli_print_json(&w);
         } else {
                 if (n == 0 && !g->quiet)
                         printf("%s: no tproxy-firewalld owners\n", path);

@@ -50,14 +50,10 @@ static void usage(FILE *f)
                    "tproxy-firewalld(8).\n");
 }
 
-void cli_print_json(JsonBuilder *b)
+void cli_print_json(TpfwJsonWriter *w)
 {
-        g_autoptr(JsonGenerator) gen = json_generator_new();
-        g_autoptr(JsonNode) root = json_builder_get_root(b);
-        g_autofree char *text = NULL;
+        g_autofree char *text = tpfw_json_writer_finish(w);
 
-        json_generator_set_root(gen, root);
-        text = json_generator_to_data(gen, NULL);
         printf("%s\n", text);
 }
 

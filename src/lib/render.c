@@ -1,9 +1,9 @@
 /* Ruleset renderers: kumactl's --dry-run iptables-restore layout and JSON. */
-#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include <tproxy-firewalld/generate.h>
 
+#include "json-writer.h"
 #include "util.h"
 
 static const char *const known_tables[] = {"raw", "nat", "mangle", "filter", "security"};
@@ -112,64 +112,52 @@ char *tpfw_render_iptables_restore(const TpfwRuleset *rs)
 
 char *tpfw_render_json(const TpfwRuleset *rs)
 {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(JsonGenerator) gen = json_generator_new();
-        g_autoptr(JsonNode) root = NULL;
-        char *text;
+        TpfwJsonWriter w;
 
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "chains");
-        json_builder_begin_array(b);
+        tpfw_json_writer_init(&w, 2);
+        tpfw_json_begin_object(&w);
+        tpfw_json_member(&w, "chains");
+        tpfw_json_begin_array(&w);
         for (size_t i = 0; i < tpfw_ruleset_n_chains(rs); i++) {
                 const TpfwChain *c = tpfw_ruleset_chain(rs, i);
 
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "ipv");
-                json_builder_add_string_value(b, tpfw_ipv_name(c->ipv));
-                json_builder_set_member_name(b, "table");
-                json_builder_add_string_value(b, c->table);
-                json_builder_set_member_name(b, "chain");
-                json_builder_add_string_value(b, c->chain);
-                json_builder_end_object(b);
+                tpfw_json_begin_object(&w);
+                tpfw_json_member(&w, "ipv");
+                tpfw_json_string(&w, tpfw_ipv_name(c->ipv));
+                tpfw_json_member(&w, "table");
+                tpfw_json_string(&w, c->table);
+                tpfw_json_member(&w, "chain");
+                tpfw_json_string(&w, c->chain);
+                tpfw_json_end_object(&w);
         }
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "rules");
-        json_builder_begin_array(b);
+        tpfw_json_end_array(&w);
+        tpfw_json_member(&w, "rules");
+        tpfw_json_begin_array(&w);
         for (size_t i = 0; i < tpfw_ruleset_n_rules(rs); i++) {
                 const TpfwRule *r = tpfw_ruleset_rule(rs, i);
 
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "ipv");
-                json_builder_add_string_value(b, tpfw_ipv_name(r->ipv));
-                json_builder_set_member_name(b, "table");
-                json_builder_add_string_value(b, r->table);
-                json_builder_set_member_name(b, "chain");
-                json_builder_add_string_value(b, r->chain);
-                json_builder_set_member_name(b, "priority");
-                json_builder_add_int_value(b, r->priority);
-                json_builder_set_member_name(b, "argv");
-                json_builder_begin_array(b);
+                tpfw_json_begin_object(&w);
+                tpfw_json_member(&w, "ipv");
+                tpfw_json_string(&w, tpfw_ipv_name(r->ipv));
+                tpfw_json_member(&w, "table");
+                tpfw_json_string(&w, r->table);
+                tpfw_json_member(&w, "chain");
+                tpfw_json_string(&w, r->chain);
+                tpfw_json_member(&w, "priority");
+                tpfw_json_int(&w, r->priority);
+                tpfw_json_member(&w, "argv");
+                tpfw_json_begin_array(&w);
                 for (char **a = r->argv; *a; a++)
-                        json_builder_add_string_value(b, *a);
-                json_builder_end_array(b);
-                json_builder_set_member_name(b, "mode");
-                json_builder_add_string_value(b, r->mode == TPFW_RULE_INSERT ? "insert" : "append");
-                json_builder_set_member_name(b, "position");
-                json_builder_add_int_value(b, r->position);
-                json_builder_end_object(b);
+                        tpfw_json_string(&w, *a);
+                tpfw_json_end_array(&w);
+                tpfw_json_member(&w, "mode");
+                tpfw_json_string(&w, r->mode == TPFW_RULE_INSERT ? "insert" : "append");
+                tpfw_json_member(&w, "position");
+                tpfw_json_int(&w, r->position);
+                tpfw_json_end_object(&w);
         }
-        json_builder_end_array(b);
-        json_builder_end_object(b);
-
-        root = json_builder_get_root(b);
-        json_generator_set_root(gen, root);
-        json_generator_set_pretty(gen, TRUE);
-        json_generator_set_indent(gen, 2);
-        text = json_generator_to_data(gen, NULL);
-        {
-                char *with_nl = g_strconcat(text, "\n", NULL);
-
-                g_free(text);
-                return with_nl;
-        }
+        tpfw_json_end_array(&w);
+        tpfw_json_end_object(&w);
+        g_string_append_c(w.out, '\n');
+        return tpfw_json_writer_finish(&w);
 }

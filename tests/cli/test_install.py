@@ -3,10 +3,12 @@ round trips, ownership tags, other owners, concurrency, crash safety."""
 import glob
 import json
 import os
+import shutil
 import subprocess
 import threading
 
-from tpfwtest import CLI, CLI_FAULT, FirewalldDirTest, fixture, read_bytes
+from tpfwtest import (CLI, CLI_FAULT, FirewalldDirTest, assert_no_sanitizer_report, fixture,
+                      read_bytes)
 
 KUMA = fixture("cli", "kuma-dualstack.txt")
 
@@ -122,6 +124,28 @@ class InstallTest(FirewalldDirTest):
         p = self.tpfw("--json", "list-owners", check=0)
         self.assertEqual(json.loads(p.stdout),
                          {"file": self.path, "owners": [{"owner": "alpha", "rules": 23, "chains": 8}]})
+
+    def test_json_is_valid_utf8_whatever_the_path(self):
+        """A path is bytes: control characters come out escaped, and each ill-formed UTF-8
+        sequence as one U+FFFD, so the report is always JSON that a strict parser reads."""
+        odd = b"d\x1f\x01\"\\ \xc3\xa9\xe2\x82\xac\xff\xed\xa0\x80\xf0\x9f\x98\x80\xc3("
+        d = os.path.join(os.fsencode(self.tmp), odd)
+        os.mkdir(d)
+        shutil.copyfile(fixture("cli", "foreign.xml"), os.path.join(d, b"direct.xml"))
+        want = os.path.join(d, b"direct.xml").decode("utf-8", "replace")
+        for args in (["--json", "list-owners"],
+                     ["install", "--json", "--check", "--diff", "--from-iptables-restore", KUMA]):
+            p = subprocess.run([CLI, "--firewalld-dir", d, *args], capture_output=True,
+                               env=dict(os.environ,
+                                        DBUS_SYSTEM_BUS_ADDRESS="unix:path=/nonexistent/tpfw"))
+            assert_no_sanitizer_report(p.stderr.decode(errors="replace"), args)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            obj = json.loads(p.stdout.decode("utf-8"))  # strict: no raw control characters
+            self.assertEqual(obj["file"], want)
+            self.assertIn("\x1f\x01\"\\ \u00e9\u20ac\ufffd\ufffd\ufffd\ufffd\U0001f600\ufffd(",
+                          obj["file"])
+        self.assertTrue(obj["changed"])
+        self.assertIn("tproxy-firewalld/kuma", obj["diff"])
 
     def test_concurrent_installs_of_eight_owners(self):
         self.put_fixture("cli", "foreign.xml")

@@ -177,6 +177,9 @@ class InstallTest(unittest.TestCase):
         stray = sorted(s for s in exported if not s.startswith("tpfw_") and
                        s != "TPROXY_FIREWALLD_0")
         self.assertEqual(stray, [], "symbols exported outside the tpfw_ namespace")
+        # the JSON writer is shared with the CLI through the static library only
+        self.assertIn("tpfw_render_json", exported)
+        self.assertEqual([s for s in exported if s.startswith("tpfw_json_")], [])
         self.assertIn("TPROXY_FIREWALLD_0", subprocess.run(
             ["readelf", "-V", lib], capture_output=True, text=True).stdout)
 

@@ -17,7 +17,7 @@ from integration.sandbox import FirewalldSandbox, skip_unless_possible
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.environ.get("TPFW_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
 BUILDDIR = os.environ.get("TPFW_BUILDDIR") or os.path.join(TOP, "build")
-PKGS = ["libxml-2.0", "dbus-1", "glib-2.0", "yaml-0.1", "json-glib-1.0"]
+PKGS = ["libxml-2.0", "dbus-1", "glib-2.0", "yaml-0.1"]
 
 FWCLIENT = None
 _bindir = None

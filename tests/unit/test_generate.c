@@ -1,7 +1,6 @@
 /* Unit tests: Kuma rule generation (KUMA-RULES.md sections 3-6, 8) and the renderers. */
 #include "testutil.h"
 
-#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include <tproxy-firewalld/args.h>
@@ -854,36 +853,20 @@ static void test_tag_cut(void **state)
         tpfw_ruleset_free(rs);
 }
 
+/*
+ * The JSON form, byte for byte: fixtures/generate/redirect-dns.json is what json-glib's
+ * JsonGenerator (pretty, indent 2) printed for this ruleset before the project dropped it for
+ * its own writer. A change to the generated rules changes it too: write this test's text to the
+ * file and review the diff (the CLI's output differs: it tags the rules with the owner).
+ */
 static void test_render_json(void **state)
 {
+        g_autofree char *expected = test_read_fixture("fixtures/generate/redirect-dns.json", NULL);
         TpfwRuleset *rs = generate("--redirect-dns --assume-ipv6 yes");
         g_autofree char *json = tpfw_render_json(rs);
-        g_autoptr(JsonParser) parser = json_parser_new();
-        JsonObject *root;
-        JsonArray *rules, *chains;
 
-        assert_true(json_parser_load_from_data(parser, json, -1, NULL));
-        root = json_node_get_object(json_parser_get_root(parser));
-        rules = json_object_get_array_member(root, "rules");
-        chains = json_object_get_array_member(root, "chains");
-        assert_int_equal(json_array_get_length(rules), tpfw_ruleset_n_rules(rs));
-        assert_int_equal(json_array_get_length(chains), 8);
-        for (guint i = 0; i < json_array_get_length(rules); i++) {
-                JsonObject *o = json_array_get_object_element(rules, i);
-                const TpfwRule *r = tpfw_ruleset_rule(rs, i);
-                JsonArray *argv = json_object_get_array_member(o, "argv");
-
-                assert_string_equal(json_object_get_string_member(o, "ipv"), tpfw_ipv_name(r->ipv));
-                assert_string_equal(json_object_get_string_member(o, "table"), r->table);
-                assert_string_equal(json_object_get_string_member(o, "chain"), r->chain);
-                assert_int_equal(json_object_get_int_member(o, "priority"), r->priority);
-                assert_int_equal(json_object_get_int_member(o, "position"), r->position);
-                assert_string_equal(json_object_get_string_member(o, "mode"),
-                                    r->mode == TPFW_RULE_INSERT ? "insert" : "append");
-                assert_int_equal(json_array_get_length(argv), g_strv_length(r->argv));
-                for (guint j = 0; j < json_array_get_length(argv); j++)
-                        assert_string_equal(json_array_get_string_element(argv, j), r->argv[j]);
-        }
+        assert_int_equal(tpfw_ruleset_n_chains(rs), 8);
+        assert_string_equal(json, expected);
         tpfw_ruleset_free(rs);
 }
 
