@@ -73,10 +73,25 @@ TpfwRuleset *tpfw_ruleset_free(TpfwRuleset *rs)
         return NULL;
 }
 
+/* Appends v in decimal, then sep. By hand: printf made key building a third of the
+ * instructions of a no-op install. */
+static void append_decimal(GString *s, unsigned long v, char sep)
+{
+        char digits[24];
+        char *d = digits + sizeof(digits);
+
+        *--d = sep;
+        do
+                *--d = (char)('0' + v % 10);
+        while ((v /= 10) > 0);
+        g_string_append_len(s, d, (gssize)(digits + sizeof(digits) - d));
+}
+
 /* Length-prefixed fields make the key injective whatever bytes the strings hold. */
 static void key_add(GString *s, const char *field)
 {
-        g_string_append_printf(s, "%zu:%s", strlen(field), field);
+        append_decimal(s, strlen(field), ':');
+        g_string_append(s, field);
 }
 
 static char *chain_key(TpfwIpv ipv, const char *table, const char *chain)
@@ -94,7 +109,10 @@ static char *rule_key(const TpfwRule *r)
 
         key_add(s, r->table);
         key_add(s, r->chain);
-        g_string_append_printf(s, "%d|", r->priority);
+        if (r->priority < 0)
+                g_string_append_c(s, '-');
+        /* long holds -INT_MIN */
+        append_decimal(s, (unsigned long)labs((long)r->priority), '|');
         for (char **a = r->argv; *a; a++)
                 key_add(s, *a);
         return g_string_free(s, FALSE);
