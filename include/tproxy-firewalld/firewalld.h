@@ -65,6 +65,37 @@ int tpfw_firewalld_get_direct(TpfwFirewalld *fw, TpfwFirewalldView view, TpfwRul
 int tpfw_firewalld_verify_owner(TpfwFirewalld *fw, TpfwFirewalldView view, const char *owner,
                                 const TpfwRuleset *expected, TpfwDiag *diag);
 
+/*
+ * Queries sent together and answered back to back: firewalld handles D-Bus calls one at a time,
+ * so waiting for each answer before sending the next call only adds round trips and wake-ups.
+ * Send the calls with tpfw_firewalld_query_send(), then take the answers in any order; each
+ * reports the errors listed above for its own call. Freeing a query drops unread answers.
+ */
+typedef struct TpfwFirewalldQuery TpfwFirewalldQuery;
+
+typedef enum TpfwFirewalldQueryFlags {
+        TPFW_QUERY_STATE = 1 << 0,          /* the "state" property */
+        TPFW_QUERY_PERMANENT = 1 << 1,      /* config.direct.getSettings */
+        TPFW_QUERY_RUNTIME_CHAINS = 1 << 2, /* direct.getAllChains */
+        TPFW_QUERY_RUNTIME_RULES = 1 << 3,  /* direct.getAllRules */
+} TpfwFirewalldQueryFlags;
+
+/* The flags tpfw_firewalld_query_verify_owner() needs for view and expected. */
+unsigned tpfw_firewalld_query_for(TpfwFirewalldView view, const TpfwRuleset *expected);
+
+/* Sends the calls named by what (TpfwFirewalldQueryFlags) without waiting for an answer. */
+int tpfw_firewalld_query_send(TpfwFirewalld *fw, unsigned what, TpfwFirewalldQuery **ret,
+                              TpfwDiag *diag);
+/* As tpfw_firewalld_get_state(), from the answer to TPFW_QUERY_STATE. */
+int tpfw_firewalld_query_state(TpfwFirewalldQuery *q, char **ret_state, TpfwDiag *diag);
+/* As tpfw_firewalld_verify_owner(), from the answers for view; -EINVAL when they were not asked
+ * for (tpfw_firewalld_query_for()). */
+int tpfw_firewalld_query_verify_owner(TpfwFirewalldQuery *q, TpfwFirewalldView view,
+                                      const char *owner, const TpfwRuleset *expected,
+                                      TpfwDiag *diag);
+/* NULL is accepted; returns NULL. */
+TpfwFirewalldQuery *tpfw_firewalld_query_free(TpfwFirewalldQuery *q);
+
 /* Runtime edits (org.fedoraproject.FirewallD1.direct): adds rs's chains then rules, or removes
  * rs's rules then chains. Already present / already absent entries are not errors. */
 int tpfw_firewalld_runtime_add(TpfwFirewalld *fw, const TpfwRuleset *rs, TpfwDiag *diag);

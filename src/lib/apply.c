@@ -11,6 +11,7 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwDirect, tpfw_direct_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwFirewalld, tpfw_firewalld_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwFirewalldQuery, tpfw_firewalld_query_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwLock, tpfw_store_unlock)
 
 const char *tpfw_reload_status_name(TpfwReloadStatus s)
@@ -40,14 +41,23 @@ void tpfw_apply_result_clear(TpfwApplyResult *result)
         memset(result, 0, sizeof(*result));
 }
 
-/* After a reload: RUNNING, and both of firewalld's views hold exactly the owner's entries. */
+/*
+ * After a reload: RUNNING, and both of firewalld's views hold exactly the owner's entries. The
+ * four calls go out together (firewalld answers them back to back), then are checked in order.
+ */
 static int check_firewalld(TpfwFirewalld *fw, const char *owner, const TpfwRuleset *expected,
                            TpfwDiag *diag)
 {
+        unsigned what = TPFW_QUERY_STATE | tpfw_firewalld_query_for(TPFW_VIEW_PERMANENT, expected) |
+                        tpfw_firewalld_query_for(TPFW_VIEW_RUNTIME, expected);
+        g_autoptr(TpfwFirewalldQuery) q = NULL;
         g_autofree char *state = NULL;
         int r;
 
-        r = tpfw_firewalld_get_state(fw, &state, diag);
+        r = tpfw_firewalld_query_send(fw, what, &q, diag);
+        if (r < 0)
+                return r;
+        r = tpfw_firewalld_query_state(q, &state, diag);
         if (r < 0)
                 return r;
         if (strcmp(state, "RUNNING") != 0)
@@ -56,16 +66,16 @@ static int check_firewalld(TpfwFirewalld *fw, const char *owner, const TpfwRules
         r = tpfw_fault("verify");
         if (r < 0)
                 return tpfw_diag_set(diag, -r, NULL, 0, "verification failed (fault injected)");
-        r = tpfw_firewalld_verify_owner(fw, TPFW_VIEW_PERMANENT, owner, expected, diag);
+        r = tpfw_firewalld_query_verify_owner(q, TPFW_VIEW_PERMANENT, owner, expected, diag);
         if (r < 0)
                 return r;
-        return tpfw_firewalld_verify_owner(fw, TPFW_VIEW_RUNTIME, owner, expected, diag);
+        return tpfw_firewalld_query_verify_owner(q, TPFW_VIEW_RUNTIME, owner, expected, diag);
 }
 
 /*
  * Connects to firewalld before anything is written, so that a caller firewalld will not obey
  * fails with nothing changed rather than after the write. *ret_fw stays NULL when firewalld is
- * not running.
+ * not running. The state call answers both questions: its name without an owner is -ESRCH.
  */
 static int preflight(const TpfwApplyOptions *opts, TpfwFirewalld **ret_fw, TpfwDiag *diag)
 {
@@ -78,12 +88,14 @@ static int preflight(const TpfwApplyOptions *opts, TpfwFirewalld **ret_fw, TpfwD
         if (r == -ELIBACC)
                 return r;
         tpfw_diag_clear(diag);
-        if (r < 0 || !tpfw_firewalld_is_running(fw))
+        if (r < 0)
                 return 0;
         r = tpfw_firewalld_get_state(fw, &state, diag);
         if (r == -EACCES)
                 return r;
         tpfw_diag_clear(diag);
+        if (r == -ESRCH)
+                return 0;
         *ret_fw = g_steal_pointer(&fw);
         return 0;
 }
@@ -97,23 +109,22 @@ static int reload_and_verify(const TpfwApplyOptions *opts, TpfwFirewalld *fw, co
         TpfwDiag why = TPFW_DIAG_INIT;
         int r;
 
-        if (!fw || !tpfw_firewalld_is_running(fw)) {
+        r = 0;
+        if (fw) {
+                r = tpfw_fault("reload");
+                if (r < 0)
+                        tpfw_diag_set(&why, -r, NULL, 0, "reload failed (fault injected)");
+                else
+                        r = tpfw_firewalld_reload(fw, &why);
+        }
+        if (!fw || r == -ESRCH) {
+                /* not running, or it stopped since preflight: the file applies at its next start */
+                tpfw_diag_clear(&why);
                 result->reload = TPFW_RELOAD_NOT_RUNNING;
                 if (opts->require_running)
                         return tpfw_diag_set(diag, ESRCH, NULL, 0,
                                              "firewalld is not running (the change is saved and "
                                              "applies when it starts)");
-                return 0;
-        }
-        r = tpfw_fault("reload");
-        if (r < 0)
-                tpfw_diag_set(&why, -r, NULL, 0, "reload failed (fault injected)");
-        else
-                r = tpfw_firewalld_reload(fw, &why);
-        if (r == -ESRCH && !opts->require_running) {
-                /* it stopped meanwhile: the file applies at its next start */
-                result->reload = TPFW_RELOAD_NOT_RUNNING;
-                tpfw_diag_clear(&why);
                 return 0;
         }
         if (r == -EACCES) {

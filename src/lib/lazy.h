@@ -64,6 +64,8 @@
 #define TPFW_LIBDBUS_SYMBOLS(X)                                                                    \
         X(dbus_bus_get_private)                                                                    \
         X(dbus_connection_close)                                                                   \
+        X(dbus_connection_flush)                                                                   \
+        X(dbus_connection_send_with_reply)                                                         \
         X(dbus_connection_send_with_reply_and_block)                                               \
         X(dbus_connection_set_exit_on_disconnect)                                                  \
         X(dbus_connection_unref)                                                                   \
@@ -71,6 +73,7 @@
         X(dbus_error_has_name)                                                                     \
         X(dbus_message_append_args)                                                                \
         X(dbus_message_get_args)                                                                   \
+        X(dbus_message_get_type)                                                                   \
         X(dbus_message_iter_abandon_container)                                                     \
         X(dbus_message_iter_append_basic)                                                          \
         X(dbus_message_iter_close_container)                                                       \
@@ -83,7 +86,12 @@
         X(dbus_message_iter_open_container)                                                        \
         X(dbus_message_iter_recurse)                                                               \
         X(dbus_message_new_method_call)                                                            \
-        X(dbus_message_unref)
+        X(dbus_message_unref)                                                                      \
+        X(dbus_pending_call_block)                                                                 \
+        X(dbus_pending_call_cancel)                                                                \
+        X(dbus_pending_call_steal_reply)                                                           \
+        X(dbus_pending_call_unref)                                                                 \
+        X(dbus_set_error_from_message)
 
 #define TPFW_LAZY_POINTER(name) __typeof__(name) *name;
 
@@ -137,6 +145,8 @@ TPFW_LAZY_HIDDEN int tpfw_lazy_libdbus(const char *what, TpfwDiag *diag);
 
 #define dbus_bus_get_private tpfw_libdbus.dbus_bus_get_private
 #define dbus_connection_close tpfw_libdbus.dbus_connection_close
+#define dbus_connection_flush tpfw_libdbus.dbus_connection_flush
+#define dbus_connection_send_with_reply tpfw_libdbus.dbus_connection_send_with_reply
 #define dbus_connection_send_with_reply_and_block                                                  \
         tpfw_libdbus.dbus_connection_send_with_reply_and_block
 #define dbus_connection_set_exit_on_disconnect tpfw_libdbus.dbus_connection_set_exit_on_disconnect
@@ -145,6 +155,7 @@ TPFW_LAZY_HIDDEN int tpfw_lazy_libdbus(const char *what, TpfwDiag *diag);
 #define dbus_error_has_name tpfw_libdbus.dbus_error_has_name
 #define dbus_message_append_args tpfw_libdbus.dbus_message_append_args
 #define dbus_message_get_args tpfw_libdbus.dbus_message_get_args
+#define dbus_message_get_type tpfw_libdbus.dbus_message_get_type
 #define dbus_message_iter_abandon_container tpfw_libdbus.dbus_message_iter_abandon_container
 #define dbus_message_iter_append_basic tpfw_libdbus.dbus_message_iter_append_basic
 #define dbus_message_iter_close_container tpfw_libdbus.dbus_message_iter_close_container
@@ -158,6 +169,11 @@ TPFW_LAZY_HIDDEN int tpfw_lazy_libdbus(const char *what, TpfwDiag *diag);
 #define dbus_message_iter_recurse tpfw_libdbus.dbus_message_iter_recurse
 #define dbus_message_new_method_call tpfw_libdbus.dbus_message_new_method_call
 #define dbus_message_unref tpfw_libdbus.dbus_message_unref
+#define dbus_pending_call_block tpfw_libdbus.dbus_pending_call_block
+#define dbus_pending_call_cancel tpfw_libdbus.dbus_pending_call_cancel
+#define dbus_pending_call_steal_reply tpfw_libdbus.dbus_pending_call_steal_reply
+#define dbus_pending_call_unref tpfw_libdbus.dbus_pending_call_unref
+#define dbus_set_error_from_message tpfw_libdbus.dbus_set_error_from_message
 
 /* libxml2: xmlFree is a variable, so wrap it once. */
 static inline void tpfw_xml_free(void *p)

@@ -99,11 +99,63 @@ static void print_ruleset(const TpfwRuleset *rs)
         }
 }
 
+/*
+ * "query SENT OWNER FILE.xml STEP...": sends the calls named in SENT (comma-separated: state,
+ * permanent, runtime) at once, then takes the answers in the order of the STEPs and prints one
+ * line per step: "state RUNNING", "runtime ok", or "permanent -ERRNO: message".
+ */
+static int query(const char *sent, const char *owner, const TpfwRuleset *rs, char **steps,
+                 TpfwFirewalld *fw, TpfwDiag *diag)
+{
+        g_auto(GStrv) names = g_strsplit(sent, ",", -1);
+        TpfwFirewalldQuery *q = NULL;
+        unsigned what = 0;
+        int r;
+
+        for (char **n = names; *n; n++) {
+                if (strcmp(*n, "state") == 0)
+                        what |= TPFW_QUERY_STATE;
+                else if (strcmp(*n, "permanent") == 0)
+                        what |= tpfw_firewalld_query_for(TPFW_VIEW_PERMANENT, rs);
+                else if (strcmp(*n, "runtime") == 0)
+                        what |= tpfw_firewalld_query_for(TPFW_VIEW_RUNTIME, rs);
+                else
+                        return 1;
+        }
+        r = tpfw_firewalld_query_send(fw, what, &q, diag);
+        if (r < 0)
+                return fail(r, diag);
+        for (char **step = steps; *step; step++) {
+                char *state = NULL;
+
+                if (strcmp(*step, "state") == 0)
+                        r = tpfw_firewalld_query_state(q, &state, diag);
+                else
+                        r = tpfw_firewalld_query_verify_owner(q,
+                                                              strcmp(*step, "runtime") == 0
+                                                                      ? TPFW_VIEW_RUNTIME
+                                                                      : TPFW_VIEW_PERMANENT,
+                                                              owner, rs, diag);
+                if (r < 0) {
+                        g_autofree char *msg = tpfw_diag_format(diag);
+
+                        printf("%s %d: %s\n", *step, r, msg ? msg : "(no message)");
+                        tpfw_diag_clear(diag);
+                } else {
+                        printf("%s %s\n", *step, state ? state : "ok");
+                }
+                free(state);
+        }
+        tpfw_firewalld_query_free(q);
+        return 0;
+}
+
 static int usage(void)
 {
         fprintf(stderr, "usage: fwclient [--timeout MS] running|reload|state|get-runtime|"
                         "get-permanent|verify[-permanent] OWNER FILE.xml|runtime-add FILE.xml|"
-                        "runtime-remove FILE.xml|get-rfc3964|set-rfc3964 yes|no\n");
+                        "runtime-remove FILE.xml|get-rfc3964|set-rfc3964 yes|no|"
+                        "query SENT OWNER FILE.xml STEP...\n");
         return 1;
 }
 
@@ -167,6 +219,15 @@ int main(int argc, char **argv)
                 }
                 r = strcmp(verb, "runtime-add") == 0 ? tpfw_firewalld_runtime_add(fw, rs, &diag)
                                                      : tpfw_firewalld_runtime_remove(fw, rs, &diag);
+        } else if (strcmp(verb, "query") == 0 && argc >= 6) {
+                rs = read_ruleset(argv[4]);
+                if (!rs) {
+                        ret = 1;
+                        goto out;
+                }
+                ret = query(argv[2], argv[3], rs, argv + 5, fw, &diag);
+                if (ret == 1)
+                        ret = usage();
         } else if (strcmp(verb, "get-rfc3964") == 0) {
                 bool on = false;
 

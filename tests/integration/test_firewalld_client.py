@@ -326,6 +326,62 @@ class FirewalldClientTest(unittest.TestCase):
         msg = self.assert_error(self.fwclient("verify", "other", path), errno.EPROTO)
         self.assertTrue(msg.startswith("runtime has unexpected rule ipv4 nat OUTPUT 2 "), msg)
 
+    def test_verify_untagged_expected_rule(self):
+        # An expected rule without the owner's tag is looked for among all of firewalld's rules.
+        self.apply_file(*OWNER_T, *FOREIGN)
+        path = self.write_file("u.xml", direct_xml(*OWNER_T, FOREIGN[0]))
+        self.assertEqual(self.assert_ok(self.fwclient("verify", "t", path)), "ok\n")
+        self.assertEqual(self.assert_ok(self.fwclient("verify-permanent", "t", path)), "ok\n")
+        path = self.write_file("u.xml", direct_xml(
+            *OWNER_T, rule("ipv4", "nat", "OUTPUT", 0, "-p tcp --dport 23 -j RETURN")))
+        self.assert_error(self.fwclient("verify", "t", path), errno.EPROTO,
+                          "runtime is missing rule ipv4 nat OUTPUT 0 -p tcp --dport 23 -j RETURN")
+
+    # ---- queries sent together ----
+
+    def query(self, sent, path, *steps, owner="t", user=None):
+        return self.assert_ok(self.fwclient("query", sent, owner, path, *steps,
+                                            user=user)).splitlines()
+
+    def test_query_answers_belong_to_their_calls(self):
+        # The runtime holds t's entries and the permanent copy does not, so an answer read for
+        # the wrong call shows, in whatever order the answers are taken.
+        path = self.write_file("t.xml", direct_xml(*OWNER_T))
+        self.assert_ok(self.fwclient("runtime-add", path))
+        missing = (f"permanent -{errno.EPROTO}: permanent configuration is missing chain "
+                   "ipv4 mangle TPFW_T")
+        self.assertEqual(self.query("state,permanent,runtime", path, "state", "permanent",
+                                    "runtime"),
+                         ["state RUNNING", missing, "runtime ok"])
+        self.assertEqual(self.query("state,permanent,runtime", path, "runtime", "permanent",
+                                    "state"),
+                         ["runtime ok", missing, "state RUNNING"])
+        # An answer can be read again; a view not asked for is an error, not a wait.
+        self.assertEqual(self.query("runtime", path, "runtime", "runtime", "permanent", "state"),
+                         ["runtime ok", "runtime ok",
+                          f"permanent -{errno.EINVAL}: getSettings was not queried",
+                          f"state -{errno.EINVAL}: state was not queried"])
+
+    def test_query_runtime_without_chains(self):
+        # Nothing to verify in getAllChains when no chain is expected: it is not asked for.
+        self.apply_file(*FOREIGN)
+        path = self.write_file("empty.xml", direct_xml())
+        self.assertEqual(self.query("runtime", path, "runtime"), ["runtime ok"])
+        got = self.query("runtime", path, "runtime", owner="other")
+        self.assertEqual(len(got), 1, got)
+        self.assertTrue(got[0].startswith(f"runtime -{errno.EPROTO}: runtime has unexpected rule "
+                                          "ipv4 nat OUTPUT 2 "), got)
+
+    def test_query_refused(self):
+        # Every answer carries firewalld's refusal of its own call.
+        os.chmod(self.tmp, 0o755)
+        path = self.write_file("t.xml", direct_xml(*OWNER_T))
+        os.chmod(path, 0o644)
+        refused = f"-{errno.EACCES}: not authorised to talk to firewalld (run as root)"
+        self.assertEqual(self.query("state,permanent,runtime", path, "state", "permanent",
+                                    "runtime", user=65534),
+                         ["state " + refused, "permanent " + refused, "runtime " + refused])
+
     # ---- RFC3964_IPv4 ----
 
     def test_rfc3964_ipv4(self):
