@@ -38,9 +38,9 @@ bool tpfw_rfc3964_conf_parse(const char *text);
 char *tpfw_rfc3964_conf_set(const char *text, bool enabled);
 
 /*
- * The current setting: over D-Bus when fw is not NULL and firewalld runs (its loaded
- * configuration; on a D-Bus error the file is read instead), else from dir/firewalld.conf (a
- * missing file means firewalld's default, yes). Returns 0 or -errno with diag.
+ * The current setting: over D-Bus when fw is not NULL (firewalld's loaded configuration; when
+ * that fails, e.g. firewalld does not run, the file is read instead), else from dir/firewalld.conf
+ * (a missing file means firewalld's default, yes). Returns 0 or -errno with diag.
  */
 int tpfw_rfc3964_get(const char *dir, TpfwFirewalld *fw, bool *ret_enabled, TpfwDiag *diag);
 
@@ -77,6 +77,9 @@ typedef struct TpfwRfc3964Request {
         bool check;          /* compute only: no write, no D-Bus change */
         bool offline;        /* --no-reload: read and write firewalld.conf, never D-Bus */
         int dbus_timeout_ms; /* <= 0: 30 s */
+        /* optional, borrowed: a connection to the running firewalld the caller already holds
+         * (saves a connection and its round trips); NULL: connects when firewalld runs */
+        TpfwFirewalld *fw;
 } TpfwRfc3964Request;
 
 /* A value of the setting; zero-initialised means "not looked at". */

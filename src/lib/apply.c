@@ -389,6 +389,7 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
                 if (r < 0)
                         return r;
         }
+        rfc.fw = fw;
         r = tpfw_rfc3964_update(&rfc, &result->rfc3964, diag);
         if (r < 0)
                 return r;

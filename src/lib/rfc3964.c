@@ -103,7 +103,8 @@ int tpfw_rfc3964_get(const char *dir, TpfwFirewalld *fw, bool *ret_enabled, Tpfw
         bool exists = false;
         int r;
 
-        if (fw_running(fw)) {
+        /* no NameHasOwner first: a firewalld that does not run fails the call just as fast */
+        if (fw) {
                 TpfwDiag ignored = TPFW_DIAG_INIT;
 
                 r = tpfw_firewalld_get_rfc3964_ipv4(fw, ret_enabled, &ignored);
@@ -292,7 +293,8 @@ static TpfwFirewalld *connect_if_running(int timeout_ms)
 int tpfw_rfc3964_update(const TpfwRfc3964Request *req, TpfwRfc3964Outcome *ret, TpfwDiag *diag)
 {
         TpfwRfc3964State state = TPFW_RFC3964_STATE_INIT;
-        g_autoptr(TpfwFirewalld) fw = NULL;
+        g_autoptr(TpfwFirewalld) fw = NULL; /* ours, when the caller gave none */
+        TpfwFirewalld *live;
         g_autoptr(GPtrArray) owners = g_ptr_array_new();
         g_autofree char *path = state_path(req->firewalld_dir);
         TpfwRfc3964State next;
@@ -316,8 +318,10 @@ int tpfw_rfc3964_update(const TpfwRfc3964Request *req, TpfwRfc3964Outcome *ret, 
         }
 
         /* with --no-reload firewalld.conf is the truth: firewalld reads it at its next reload */
-        fw = req->offline ? NULL : connect_if_running(req->dbus_timeout_ms);
-        r = tpfw_rfc3964_get(req->firewalld_dir, fw, &current, diag);
+        if (!req->offline && !req->fw)
+                fw = connect_if_running(req->dbus_timeout_ms);
+        live = req->offline ? NULL : req->fw ? req->fw : fw;
+        r = tpfw_rfc3964_get(req->firewalld_dir, live, &current, diag);
         if (r < 0) {
                 tpfw_rfc3964_state_clear(&state);
                 return r;
@@ -362,8 +366,10 @@ int tpfw_rfc3964_update(const TpfwRfc3964Request *req, TpfwRfc3964Outcome *ret, 
         tpfw_rfc3964_state_clear(&state);
         if (target == current)
                 return 0;
-        ret->via_dbus = fw != NULL;
-        r = tpfw_rfc3964_set(req->firewalld_dir, fw, target, diag);
+        if (live && !tpfw_firewalld_is_running(live))
+                live = NULL;
+        ret->via_dbus = live != NULL;
+        r = tpfw_rfc3964_set(req->firewalld_dir, live, target, diag);
         if (r < 0) {
                 TpfwRfc3964Outcome undo = *ret;
 
