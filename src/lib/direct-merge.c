@@ -151,30 +151,70 @@ char *tpfw_direct_format_ruleset(const TpfwRuleset *rs)
 
 /* ---- references and ownership ---- */
 
-static char *chain_key(const char *ipv, const char *table, const char *chain)
+/*
+ * A chain as (ipv, table, chain) compared by content: the desired rulesets' names are not interned
+ * in a document's chunk. Formatting them into one string per lookup was a good part of a merge.
+ */
+typedef struct ChainName {
+        const char *ipv, *table, *chain;
+} ChainName;
+
+static guint chain_name_hash(gconstpointer p)
 {
-        return g_strconcat(ipv, "\x1f", table, "\x1f", chain, NULL);
+        const ChainName *k = p;
+
+        return (g_str_hash(k->ipv) * 31u + g_str_hash(k->table)) * 31u + g_str_hash(k->chain);
+}
+
+static gboolean chain_name_equal(gconstpointer a, gconstpointer b)
+{
+        const ChainName *x = a, *y = b;
+
+        return strcmp(x->chain, y->chain) == 0 && strcmp(x->table, y->table) == 0 &&
+               strcmp(x->ipv, y->ipv) == 0;
+}
+
+/* A set of ChainNames; the names stay the caller's and must outlive it. */
+static GHashTable *chain_name_set(void)
+{
+        return g_hash_table_new_full(chain_name_hash, chain_name_equal, g_free, NULL);
+}
+
+static void chain_name_add(GHashTable *set, const char *ipv, const char *table, const char *chain)
+{
+        g_hash_table_add(set, g_memdup2(&(ChainName){ipv, table, chain}, sizeof(ChainName)));
+}
+
+static bool chain_name_contains(GHashTable *set, const char *ipv, const char *table,
+                                const char *chain)
+{
+        return g_hash_table_contains(set, &(ChainName){ipv, table, chain});
 }
 
 static bool is_target_option(const char *a)
 {
         if (a[0] != '-')
                 return false; /* most arguments: values, not options */
-        return strcmp(a, "-j") == 0 || strcmp(a, "--jump") == 0 || strcmp(a, "-g") == 0 ||
-               strcmp(a, "--goto") == 0;
+        if (a[1] != '-')
+                return (a[1] == 'j' || a[1] == 'g') && a[2] == '\0';
+        return (a[2] == 'j' && strcmp(a + 2, "jump") == 0) ||
+               (a[2] == 'g' && strcmp(a + 2, "goto") == 0);
 }
 
 static bool is_chain_command(const char *a)
 {
-        static const char *const cmds[] = {
-                "-A", "--append",  "-I", "--insert",       "-D", "--delete",
-                "-R", "--replace", "-N", "--new-chain",    "-X", "--delete-chain",
-                "-F", "--flush",   "-E", "--rename-chain", NULL};
+        static const char *const cmds[] = {"append",  "insert",       "delete",
+                                           "replace", "new-chain",    "delete-chain",
+                                           "flush",   "rename-chain", NULL};
 
         if (a[0] != '-')
                 return false;
+        if (a[1] != '-')
+                return a[1] != '\0' && strchr("AIDRNXFE", a[1]) && a[2] == '\0';
+        if (a[2] == '\0' || !strchr("aidnrf", a[2]))
+                return false; /* most long options (--dport, --comment...) start otherwise */
         for (size_t i = 0; cmds[i]; i++)
-                if (strcmp(a, cmds[i]) == 0)
+                if (strcmp(a + 2, cmds[i]) == 0)
                         return true;
         return false;
 }
@@ -192,7 +232,8 @@ void tpfw_direct_argv_refs(const TpfwEntry *e, DirectRefFn fn, void *userdata)
         } else {
                 table = "filter";
                 for (size_t i = 0; e->argv && e->argv[i]; i++)
-                        if ((strcmp(e->argv[i], "-t") == 0 || strcmp(e->argv[i], "--table") == 0) &&
+                        if (e->argv[i][0] == '-' &&
+                            (strcmp(e->argv[i], "-t") == 0 || strcmp(e->argv[i], "--table") == 0) &&
                             e->argv[i + 1])
                                 table = e->argv[i + 1];
         }
@@ -259,10 +300,53 @@ typedef struct RefInfo {
         bool by_unmarked;    /* untagged rules and passthroughs */
 } RefInfo;
 
+/*
+ * A bit per hash of a declared chain's name pointer: most references (built-in chains, targets
+ * like ACCEPT) name no <chain>, and one bit test turns nearly all of them away before the hash
+ * table lookup.
+ */
+typedef struct ChainFilter {
+        uint64_t *bits;
+        unsigned shift; /* 64 - log2(number of bits) */
+} ChainFilter;
+
+static size_t chain_filter_bit(const ChainFilter *f, const char *chain)
+{
+        return (size_t)(((uint64_t)(uintptr_t)chain * 0x9E3779B97F4A7C15ull) >> f->shift);
+}
+
+static void chain_filter_init(ChainFilter *f, size_t n_chains)
+{
+        unsigned log2 = 9;
+
+        /* about 32 bits per chain: few false positives */
+        while (log2 < 24 && ((size_t)1 << log2) < 32 * n_chains)
+                log2++;
+        f->shift = 64 - log2;
+        f->bits = g_new0(uint64_t, ((size_t)1 << log2) / 64);
+}
+
+static void chain_filter_add(ChainFilter *f, const char *chain)
+{
+        size_t b = chain_filter_bit(f, chain);
+
+        f->bits[b / 64] |= (uint64_t)1 << (b % 64);
+}
+
+static bool chain_filter_may_hold(const ChainFilter *f, const char *chain)
+{
+        size_t b = chain_filter_bit(f, chain);
+
+        return (f->bits[b / 64] >> (b % 64)) & 1;
+}
+
 typedef struct RefCollector {
-        GHashTable *refs;     /* ChainRef -> RefInfo */
-        GHashTable *declared; /* ChainRefs of <chain> entries, or NULL for all */
-        int who;              /* 0 owner, 1 other owner, 2 unmarked */
+        GHashTable *refs;          /* ChainRef -> RefInfo */
+        GHashTable *declared;      /* ChainRefs of <chain> entries, or NULL for all */
+        const ChainFilter *filter; /* of declared's chain names */
+        int who;                   /* 0 owner, 1 other owner, 2 unmarked */
+        ChainRef last;             /* the last declared key noted, and its info */
+        RefInfo *last_info;
 } RefCollector;
 
 static void collect_ref(const ChainRef *key, void *userdata)
@@ -270,13 +354,19 @@ static void collect_ref(const ChainRef *key, void *userdata)
         RefCollector *rc = userdata;
         RefInfo *info;
 
-        /* most references (built-in chains, targets like ACCEPT) name no <chain> */
-        if (rc->declared && !g_hash_table_contains(rc->declared, key))
-                return;
-        info = g_hash_table_lookup(rc->refs, key);
-        if (!info) {
-                info = g_new0(RefInfo, 1);
-                g_hash_table_insert(rc->refs, chain_ref_dup(key), info);
+        if (rc->last_info && chain_ref_equal(key, &rc->last)) {
+                info = rc->last_info; /* rules come grouped by chain */
+        } else {
+                if (rc->declared && (!chain_filter_may_hold(rc->filter, key->chain) ||
+                                     !g_hash_table_contains(rc->declared, key)))
+                        return;
+                info = g_hash_table_lookup(rc->refs, key);
+                if (!info) {
+                        info = g_new0(RefInfo, 1);
+                        g_hash_table_insert(rc->refs, chain_ref_dup(key), info);
+                }
+                rc->last = *key;
+                rc->last_info = info;
         }
         if (rc->who == 0)
                 info->by_owner = true;
@@ -306,6 +396,9 @@ static void owner_view_clear(OwnerView *v)
 static void owner_view_build(const TpfwDirect *d, const char *owner, OwnerView *v)
 {
         g_autoptr(GHashTable) declared = chain_ref_table(NULL);
+        g_autofree uint64_t *filter_bits = NULL;
+        ChainFilter filter;
+        RefCollector rc = {0};
 
         v->refs = chain_ref_table(g_free);
         for (size_t i = 0; i < d->n_entries; i++) {
@@ -316,12 +409,20 @@ static void owner_view_build(const TpfwDirect *d, const char *owner, OwnerView *
         }
         if (g_hash_table_size(declared) == 0)
                 return; /* nothing can be referenced */
+        chain_filter_init(&filter, g_hash_table_size(declared));
+        filter_bits = filter.bits;
+        rc = (RefCollector){.refs = v->refs, .declared = declared, .filter = &filter};
+        for (size_t i = 0; i < d->n_entries; i++) {
+                const TpfwEntry *e = &d->entries[i];
+                if (e->kind == TPFW_ENTRY_CHAIN)
+                        chain_filter_add(&filter, e->chain);
+        }
         for (size_t i = 0; i < d->n_entries; i++) {
                 const char *tag = entry_tag(d, i);
-                RefCollector rc = {v->refs, declared, 2};
 
                 if (d->entries[i].kind == TPFW_ENTRY_CHAIN)
                         continue;
+                rc.who = 2;
                 if (tag)
                         rc.who = owner && strcmp(tag, owner) == 0 ? 0 : 1;
                 entry_refs(d, i, collect_ref, &rc);
@@ -547,12 +648,41 @@ static char *rule_key(const char *ipv, const char *table, const char *chain, con
         return g_string_free(s, FALSE);
 }
 
+/*
+ * Appends rule_key(ipv, table, chain, NULL, tpfw_argv_strip_comment(argv)) to out without the
+ * copies: the key of every foreign rule in a chain that desired has rules in is built this way.
+ */
+static void append_stripped_key(GString *out, const char *ipv, const char *table, const char *chain,
+                                const char *const *argv)
+{
+        g_string_append(out, ipv);
+        g_string_append_c(out, '\x1f');
+        g_string_append(out, table);
+        g_string_append_c(out, '\x1f');
+        g_string_append(out, chain);
+        g_string_append_c(out, '\x1f');
+        /* tpfw_argv_strip_comment(): "-m comment" (or "--match comment") and the "--comment X"
+         * options right after it go */
+        for (size_t i = 0; argv && argv[i]; i++) {
+                if ((strcmp(argv[i], "-m") == 0 || strcmp(argv[i], "--match") == 0) &&
+                    argv[i + 1] && strcmp(argv[i + 1], "comment") == 0) {
+                        i++;
+                        while (argv[i + 1] && strcmp(argv[i + 1], "--comment") == 0 && argv[i + 2])
+                                i += 2;
+                        continue;
+                }
+                g_string_append_c(out, '\x1e');
+                g_string_append(out, argv[i]);
+        }
+}
+
 static char *stripped_key(const char *ipv, const char *table, const char *chain,
                           const char *const *argv)
 {
-        g_auto(GStrv) stripped = tpfw_argv_strip_comment(argv);
+        GString *s = g_string_new(NULL);
 
-        return rule_key(ipv, table, chain, NULL, (const char *const *)stripped);
+        append_stripped_key(s, ipv, table, chain, argv);
+        return g_string_free(s, FALSE);
 }
 
 static char *full_key(const char *ipv, const char *table, const char *chain, int prio,
@@ -582,50 +712,64 @@ static bool refs_kuma_chain(const TpfwEntry *e, const char *const *argv)
         return false;
 }
 
-/* A chain key in set, without allocating for the usual short names. */
-static bool has_chain_key(GHashTable *set, const char *ipv, const char *table, const char *chain)
-{
-        char buf[256];
-        g_autofree char *big = NULL;
-        const char *key = buf;
+/* The last lookup of a ChainMemo's set: a file's entries come grouped by chain, and the names of
+ * a document's entries are interned, so the same pointers mean the same answer. */
+typedef struct ChainMemo {
+        const char *ipv, *table, *chain;
+        bool found;
+} ChainMemo;
 
-        if ((size_t)g_snprintf(buf, sizeof(buf), "%s\x1f%s\x1f%s", ipv, table, chain) >=
-            sizeof(buf))
-                key = big = chain_key(ipv, table, chain);
-        return g_hash_table_contains(set, key);
+static bool has_chain_memo(GHashTable *set, ChainMemo *memo, const char *ipv, const char *table,
+                           const char *chain)
+{
+        if (memo->chain && memo->chain == chain && memo->table == table && memo->ipv == ipv)
+                return memo->found;
+        *memo = (ChainMemo){ipv, table, chain, chain_name_contains(set, ipv, table, chain)};
+        return memo->found;
 }
 
 /* Sets of what desired holds, for the conflict and adoption checks. */
 typedef struct DesiredIndex {
-        GHashTable *groups;   /* chain keys holding desired rules */
-        GHashTable *stripped; /* stripped rule keys */
-        GHashTable *full;     /* full rule keys */
-        GHashTable *chains;   /* chain keys */
+        GHashTable *groups;                 /* ChainNames holding desired rules */
+        GHashTable *stripped;               /* stripped rule keys */
+        GHashTable *full;                   /* full rule keys */
+        GHashTable *chains;                 /* ChainNames of chains */
+        ChainMemo groups_memo, chains_memo; /* for names interned in one document only */
+        /* scratch for foreign_verdict(), made on first use */
+        GString *key, *text;
+        DirectSplitScratch split;
 } DesiredIndex;
 
 static void desired_index_build(const TpfwRuleset *rs, DesiredIndex *x)
 {
-        x->groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        *x = (DesiredIndex){0};
+        x->groups = chain_name_set();
         x->stripped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         x->full = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        x->chains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        x->chains = chain_name_set();
         for (size_t i = 0; i < tpfw_ruleset_n_rules(rs); i++) {
                 const TpfwRule *r = tpfw_ruleset_rule(rs, i);
                 const char *ipv = tpfw_ipv_name(r->ipv);
                 const char *const *argv = (const char *const *)r->argv;
 
-                g_hash_table_add(x->groups, chain_key(ipv, r->table, r->chain));
+                chain_name_add(x->groups, ipv, r->table, r->chain);
                 g_hash_table_add(x->stripped, stripped_key(ipv, r->table, r->chain, argv));
                 g_hash_table_add(x->full, full_key(ipv, r->table, r->chain, r->priority, argv));
         }
         for (size_t i = 0; i < tpfw_ruleset_n_chains(rs); i++) {
                 const TpfwChain *c = tpfw_ruleset_chain(rs, i);
-                g_hash_table_add(x->chains, chain_key(tpfw_ipv_name(c->ipv), c->table, c->chain));
+                chain_name_add(x->chains, tpfw_ipv_name(c->ipv), c->table, c->chain);
         }
 }
 
 static void desired_index_clear(DesiredIndex *x)
 {
+        if (x->key) {
+                g_string_free(x->key, TRUE);
+                g_string_free(x->text, TRUE);
+                g_string_free(x->split.buf, TRUE);
+                g_ptr_array_unref(x->split.ptrs);
+        }
         g_hash_table_unref(x->groups);
         g_hash_table_unref(x->stripped);
         g_hash_table_unref(x->full);
@@ -641,8 +785,7 @@ static size_t ruleset_difference(const TpfwRuleset *a, const TpfwRuleset *b)
         desired_index_build(b, &bx);
         for (size_t i = 0; i < tpfw_ruleset_n_chains(a); i++) {
                 const TpfwChain *c = tpfw_ruleset_chain(a, i);
-                g_autofree char *k = chain_key(tpfw_ipv_name(c->ipv), c->table, c->chain);
-                n += !g_hash_table_contains(bx.chains, k);
+                n += !chain_name_contains(bx.chains, tpfw_ipv_name(c->ipv), c->table, c->chain);
         }
         for (size_t i = 0; i < tpfw_ruleset_n_rules(a); i++) {
                 const TpfwRule *r = tpfw_ruleset_rule(a, i);
@@ -661,7 +804,7 @@ typedef enum Verdict {
 } Verdict;
 
 /* Whether foreign entry i collides with desired (DESIGN.md section 3). */
-static Verdict foreign_verdict(const TpfwDirect *d, size_t i, const DesiredIndex *dx)
+static Verdict foreign_verdict(const TpfwDirect *d, size_t i, DesiredIndex *dx)
 {
         const TpfwEntry *e = &d->entries[i];
         TpfwIpv ipv;
@@ -669,15 +812,36 @@ static Verdict foreign_verdict(const TpfwDirect *d, size_t i, const DesiredIndex
         if (!entry_ipv(e, &ipv))
                 return KEEP;
         if (e->kind == TPFW_ENTRY_CHAIN)
-                return has_chain_key(dx->chains, e->ipv, e->table, e->chain) ? CONFLICT_CHAIN
-                                                                             : KEEP;
+                return has_chain_memo(dx->chains, &dx->chains_memo, e->ipv, e->table, e->chain)
+                               ? CONFLICT_CHAIN
+                               : KEEP;
         /* only a rule in a chain desired has rules in can be a copy of one of them */
         if (e->kind == TPFW_ENTRY_RULE && !entry_tag(d, i) &&
-            has_chain_key(dx->groups, e->ipv, e->table, e->chain)) {
-                g_auto(GStrv) argv = tpfw_direct_entry_argv_dup(d, i);
-                g_autofree char *k =
-                        stripped_key(e->ipv, e->table, e->chain, (const char *const *)argv);
-                return g_hash_table_contains(dx->stripped, k) ? CONFLICT_RULE : KEEP;
+            has_chain_memo(dx->groups, &dx->groups_memo, e->ipv, e->table, e->chain)) {
+                const char *const *argv = (const char *const *)e->argv;
+
+                if (!dx->key) {
+                        dx->key = g_string_new(NULL);
+                        dx->text = g_string_new(NULL);
+                        dx->split.buf = g_string_new(NULL);
+                        dx->split.ptrs = g_ptr_array_new();
+                }
+                if (!argv) {
+                        /* tpfw_direct_entry_argv_dup() without its copies */
+                        const DirectEntryInfo *info = &d->info[i];
+                        const char *raw =
+                                d->data + d->elements[info->element].span.start + info->text_offset;
+                        static const char *const none[] = {NULL};
+
+                        tpfw_direct_decode_text(raw, info->text_len, dx->text);
+                        argv = none; /* the fast parser accepted this text, so it splits */
+                        if (tpfw_direct_split_scratch(dx->text->str, dx->text->len, &dx->split) >=
+                            0)
+                                argv = (const char *const *)dx->split.ptrs->pdata;
+                }
+                g_string_truncate(dx->key, 0);
+                append_stripped_key(dx->key, e->ipv, e->table, e->chain, argv);
+                return g_hash_table_contains(dx->stripped, dx->key->str) ? CONFLICT_RULE : KEEP;
         }
         return KEEP;
 }
@@ -745,7 +909,8 @@ static int adopt_merged(TpfwDirect *d, GString **out, const bool *remove, size_t
         size_t n_elements, n_entries;
         unsigned cut_lines = 0, block_lines = count_newlines(block->str, block->len);
         unsigned last_end_line = 1, at_line = 1;
-        bool block_done = false;
+        DirectSpan last_span = {0};
+        bool block_done = false, have_last = false;
         int r;
 
         g_string_append(mini, "<direct>");
@@ -763,6 +928,12 @@ static int adopt_merged(TpfwDirect *d, GString **out, const bool *remove, size_t
 
                 if (!block_done &&
                     (k == d->n_elements || d->elements[k].span.ws_start >= insert_at)) {
+                        if (have_last) {
+                                last_end = last_span.end;
+                                last_end_line = last_span.line +
+                                                count_newlines(d->data + last_span.start,
+                                                               last_span.end - last_span.start);
+                        }
                         at = insert_at - cut;
                         at_line = last_end_line +
                                   count_newlines(d->data + last_end, insert_at - last_end) -
@@ -774,9 +945,11 @@ static int adopt_merged(TpfwDirect *d, GString **out, const bool *remove, size_t
                 if (k == d->n_elements)
                         break;
                 el = d->elements[k];
-                last_end = el.span.end;
-                last_end_line = el.span.line + count_newlines(d->data + el.span.start,
-                                                              el.span.end - el.span.start);
+                if (!block_done) {
+                        /* where the element before the block ends, counted once it is known */
+                        last_span = el.span;
+                        have_last = true;
+                }
                 if (remove[k]) {
                         cut += el.span.end - el.span.ws_start;
                         cut_lines += count_newlines(d->data + el.span.ws_start,

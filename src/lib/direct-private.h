@@ -4,10 +4,49 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <glib.h>
 
 #include <tproxy-firewalld/direct.h>
+
+/*
+ * Eight bytes at a time (SWAR) for the scans that run over every byte of a large file. Each mask
+ * has the high bit set in bytes that match; a match can also flag bytes above it (borrows), so the
+ * lowest flagged byte is always a true match, and a zero mask means no byte matches.
+ */
+#define SWAR_ONES 0x0101010101010101ull
+#define SWAR_HIGHS 0x8080808080808080ull
+
+static inline uint64_t swar_load(const void *p)
+{
+        uint64_t x;
+
+        memcpy(&x, p, sizeof(x));
+        return x;
+}
+
+/* bytes equal to c */
+static inline uint64_t swar_eq(uint64_t x, unsigned char c)
+{
+        uint64_t y = x ^ (SWAR_ONES * c);
+
+        return (y - SWAR_ONES) & ~y & SWAR_HIGHS;
+}
+
+/* bytes below n (n <= 128) */
+static inline uint64_t swar_below(uint64_t x, unsigned char n)
+{
+        return (x - SWAR_ONES * n) & ~x & SWAR_HIGHS;
+}
+
+/* The index of the lowest flagged byte of a non-zero mask (little-endian loads only). */
+static inline unsigned swar_first(uint64_t mask)
+{
+        return (unsigned)__builtin_ctzll(mask) / 8;
+}
+
+#define SWAR_LITTLE_ENDIAN (G_BYTE_ORDER == G_LITTLE_ENDIAN)
 
 /* Where one top-level element child of <direct> sits in the raw bytes. */
 typedef struct DirectSpan {
@@ -47,14 +86,30 @@ typedef struct DirectEntryInfo {
         uint32_t text_len;    /* and is this long */
 } DirectEntryInfo;
 
+/*
+ * A small direct-mapped cache in front of the string chunk while a parse runs: a large file names
+ * the same few tables, chains and targets over and over, and looking them up in the chunk's hash
+ * table each time (hash, compare, NUL-terminated copies) was a good part of the parse.
+ */
+#define DIRECT_INTERN_BITS 10
+#define DIRECT_INTERN_SLOTS (1u << DIRECT_INTERN_BITS)
+typedef struct DirectInternCache {
+        struct {
+                const char *s; /* interned, or NULL */
+                uint32_t len;
+                uint32_t hash;
+        } slot[DIRECT_INTERN_SLOTS];
+} DirectInternCache;
+
 struct TpfwDirect {
         char *name;
         char *data; /* the raw bytes (NUL-terminated), owned unless data_borrowed */
         size_t len;
         bool data_borrowed;
         GStringChunk *strings; /* interned ipv, table, chain and owner names of all entries */
-        TpfwEntry *entries;    /* ipv, table and chain point into strings */
-        DirectEntryInfo *info; /* one per entry */
+        DirectInternCache *intern_cache; /* set only while the fast parser runs */
+        TpfwEntry *entries;              /* ipv, table and chain point into strings */
+        DirectEntryInfo *info;           /* one per entry */
         size_t n_entries;
         const char **refs; /* (table, chain) pairs, interned */
         size_t n_refs;
@@ -93,8 +148,9 @@ bool tpfw_direct_table_valid(const char *ipv, const char *table);
 
 /*
  * Splits shlex text like tpfw_args_split() into scratch memory: words (NUL-terminated, one after
- * another) in *buf and pointers to them in *ptrs, NULL-terminated. Returns the number of words, or
- * -EINVAL when tpfw_args_split() would fail (ask it for the message).
+ * another) in *buf and pointers to them in ptrs->pdata, NULL-terminated (ptrs->len is only the room
+ * there is: it never shrinks). Returns the number of words, or -EINVAL when tpfw_args_split() would
+ * fail (ask it for the message).
  */
 typedef struct DirectSplitScratch {
         GString *buf;
@@ -110,6 +166,10 @@ char tpfw_direct_predefined_entity(const char *p, size_t avail, size_t *ret_len)
 
 /* Decodes an entry's raw text (accepted by the fast parser) as firewalld reads it. */
 void tpfw_direct_decode_text(const char *raw, size_t len, GString *out);
+
+/* Interns the len bytes at s in d->strings, through d->intern_cache when there is one. s[len] must
+ * be readable; it need not be a NUL. */
+const char *tpfw_direct_intern_len(TpfwDirect *d, const char *s, size_t len);
 
 /* Records the tag and the argv references of e (whose argv is argv) in info and refs (pairs of
  * names interned in d->strings). */

@@ -153,28 +153,155 @@ void tpfw_direct_layout_clear(DirectLayout *layout)
 
 enum { ATTR_IPV, ATTR_TABLE, ATTR_CHAIN, ATTR_PRIORITY, N_ATTRS };
 
+const char *tpfw_direct_intern_len(TpfwDirect *d, const char *s, size_t len)
+{
+        DirectInternCache *c = d->intern_cache;
+        uint32_t h = 0;
+        const char *r;
+        size_t k;
+
+        if (!c) {
+                g_autofree char *copy = s[len] ? g_strndup(s, len) : NULL;
+
+                return g_string_chunk_insert_const(d->strings, copy ? copy : s);
+        }
+        /* a few sampled bytes: a collision only costs a lookup in the chunk */
+        if (len > 0) {
+                const unsigned char *u = (const unsigned char *)s;
+
+                h = (uint32_t)len;
+                h = h * 31u + u[0];
+                h = h * 31u + u[len - 1];
+                h = h * 31u + u[len / 2];
+                h = h * 31u + u[len / 4];
+                h = h * 31u + u[len - 1 - len / 4];
+        }
+        h *= 0x9E3779B1u;
+        k = h >> (32 - DIRECT_INTERN_BITS);
+        if (c->slot[k].s && c->slot[k].hash == h && c->slot[k].len == len &&
+            memcmp(c->slot[k].s, s, len) == 0)
+                return c->slot[k].s;
+        if (s[len]) {
+                g_autofree char *copy = g_strndup(s, len);
+
+                r = g_string_chunk_insert_const(d->strings, copy);
+        } else {
+                r = g_string_chunk_insert_const(d->strings, s);
+        }
+        c->slot[k].s = r;
+        c->slot[k].len = (uint32_t)len;
+        c->slot[k].hash = h;
+        return r;
+}
+
+/*
+ * Byte classes for the quick scans of entry text and attribute values: a run of plain bytes (0)
+ * needs no further look; anything else sends the scan to the careful loop, except LF and '&' in
+ * text, which only need counting and decoding.
+ */
+enum { CLASS_PLAIN = 0, CLASS_LF = 1, CLASS_AMP = 2, CLASS_BRACKET = 4, CLASS_SLOW = 8 };
+
+static uint8_t text_class[256];
+static uint8_t value_class[256];
+
+static void init_classes(void)
+{
+        static gsize done;
+
+        if (!g_once_init_enter(&done))
+                return;
+        for (unsigned c = 0; c < 256; c++) {
+                uint8_t k = c >= 0x20 && c < 0x7F ? CLASS_PLAIN : CLASS_SLOW;
+
+                /* ']' may start "]]>"; '<' ends the run before these are looked at; TAB is kept
+                 * as it is */
+                text_class[c] = c == '\n'   ? CLASS_LF
+                                : c == '&'  ? CLASS_AMP
+                                : c == ']'  ? CLASS_BRACKET
+                                : c == '\t' ? CLASS_PLAIN
+                                            : k;
+                /* attribute values: TAB and LF get normalised, '&' decoded: the careful loop */
+                value_class[c] = c == '&' || c == '<' ? CLASS_SLOW : k;
+        }
+        g_once_init_leave(&done, 1);
+}
+
+/* A growing array appended to inline: one call per element into GArray added up at 100,000. */
+typedef struct Vec {
+        void *data; /* g_malloc()ed */
+        size_t len, cap;
+} Vec;
+
+static void vec_init(Vec *v, size_t cap, size_t size)
+{
+        v->data = g_malloc_n(cap, size);
+        v->len = 0;
+        v->cap = cap;
+}
+
+static void vec_grow(Vec *v, size_t size)
+{
+        v->cap *= 2;
+        v->data = g_realloc_n(v->data, v->cap, size);
+}
+
+#define VEC_PUSH(v, type, value)                                                                   \
+        do {                                                                                       \
+                if ((v)->len == (v)->cap)                                                          \
+                        vec_grow((v), sizeof(type));                                               \
+                ((type *)(v)->data)[(v)->len++] = (value);                                         \
+        } while (0)
+
 typedef struct Fast {
         TpfwDirect *d;
         const char *base, *p, *end;
         unsigned line;
-        GArray *entries;  /* TpfwEntry */
-        GArray *info;     /* DirectEntryInfo */
-        GArray *elements; /* DirectElement */
-        GArray *refs;     /* const char * pairs */
-        GString *value;   /* one decoded attribute value */
-        GString *text;    /* one decoded entry text */
+        Vec entries;    /* TpfwEntry */
+        Vec info;       /* DirectEntryInfo */
+        Vec elements;   /* DirectElement */
+        GArray *refs;   /* const char * pairs */
+        GString *value; /* one decoded attribute value */
+        GString *text;  /* one decoded entry text */
         DirectSplitScratch split;
+        /* the previous element's attribute values: the next one mostly repeats them */
+        const char *prev[N_ATTRS];
+        size_t prev_len[N_ATTRS];
+        /* the last (ipv, table) and priority found valid */
+        const char *valid_ipv, *valid_table, *valid_priority;
+        int priority;
 } Fast;
+
+/* The union of the text classes of the bytes in [c, end). */
+static uint8_t text_classes(const char *c, const char *end)
+{
+        uint8_t cls = 0;
+
+        /* the bulk is printable ASCII: look at the bytes one by one only around the rest */
+        for (; SWAR_LITTLE_ENDIAN && end - c >= 8; c += 8) {
+                uint64_t x = swar_load(c);
+
+                if ((x & SWAR_HIGHS) | swar_below(x, 0x20) | swar_eq(x, 0x7F) | swar_eq(x, '&') |
+                    swar_eq(x, ']'))
+                        for (int i = 0; i < 8; i++)
+                                cls |= text_class[(unsigned char)c[i]];
+        }
+        for (; c < end; c++)
+                cls |= text_class[(unsigned char)*c];
+        return cls;
+}
 
 static bool fast_is_space(char c)
 {
         return c == ' ' || c == '\t' || c == '\n';
 }
 
-static size_t fast_skip_space(Fast *f)
+static inline size_t fast_skip_space(Fast *f)
 {
         const char *start = f->p;
 
+        /* called between all tokens, and mostly finds none or one space */
+        if (f->p < f->end && !fast_is_space(*f->p))
+                return 0;
         for (; f->p < f->end && fast_is_space(*f->p); f->p++)
                 if (*f->p == '\n')
                         f->line++;
@@ -251,8 +378,14 @@ static bool fast_misc(Fast *f)
         }
 }
 
-static bool fast_value(Fast *f)
+/*
+ * An attribute value: sets *ret_raw and *ret_len to the bytes between the quotes when they are
+ * plain (the value as is), or decodes it into f->value and sets *ret_raw to NULL.
+ */
+static bool fast_value(Fast *f, const char **ret_raw, size_t *ret_len)
 {
+        const char *q;
+        uint8_t cls = 0;
         char quote;
 
         fast_skip_space(f);
@@ -263,6 +396,18 @@ static bool fast_value(Fast *f)
         if (f->p >= f->end || (*f->p != '"' && *f->p != '\''))
                 return false;
         quote = *f->p++;
+        q = memchr(f->p, quote, (size_t)(f->end - f->p));
+        if (!q)
+                return false;
+        for (const char *c = f->p; c < q; c++)
+                cls |= value_class[(unsigned char)*c];
+        if (cls == CLASS_PLAIN) {
+                *ret_raw = f->p;
+                *ret_len = (size_t)(q - f->p);
+                f->p = q + 1;
+                return true;
+        }
+        *ret_raw = NULL;
         g_string_truncate(f->value, 0);
         while (f->p < f->end && *f->p != quote) {
                 const char *c = f->p;
@@ -293,15 +438,33 @@ static bool fast_value(Fast *f)
         return true;
 }
 
+/* Interns attribute k's value, mostly the same as the previous element's. */
+static const char *fast_intern_value(Fast *f, int k, const char *raw, size_t len)
+{
+        const char *v;
+
+        if (!raw) {
+                raw = f->value->str;
+                len = f->value->len;
+        }
+        if (f->prev[k] && f->prev_len[k] == len && memcmp(f->prev[k], raw, len) == 0)
+                return f->prev[k];
+        v = tpfw_direct_intern_len(f->d, raw, len);
+        f->prev[k] = v;
+        f->prev_len[k] = len;
+        return v;
+}
+
 /* The attributes of a start tag, up to and including '>' or '/>'. */
 static bool fast_attributes(Fast *f, unsigned allowed, const char **values, bool *ret_empty)
 {
         static const char *const names[N_ATTRS] = {"ipv", "table", "chain", "priority"};
+        static const size_t name_len[N_ATTRS] = {3, 5, 5, 8};
 
         for (;;) {
                 size_t space = fast_skip_space(f);
-                const char *name = f->p;
-                size_t n;
+                const char *raw = NULL;
+                size_t n, raw_len = 0;
                 int k;
 
                 if (fast_has(f, ">", 1) || fast_has(f, "/>", 2)) {
@@ -311,16 +474,47 @@ static bool fast_attributes(Fast *f, unsigned allowed, const char **values, bool
                 }
                 if (space == 0)
                         return false;
-                while (f->p < f->end && *f->p >= 'a' && *f->p <= 'z')
-                        f->p++;
-                n = (size_t)(f->p - name);
-                for (k = 0; k < N_ATTRS; k++)
-                        if (strlen(names[k]) == n && memcmp(names[k], name, n) == 0)
-                                break;
-                if (k == N_ATTRS || !(allowed & (1u << k)) || values[k] || !fast_value(f))
-                        return false; /* unknown, unexpected or repeated: libxml2 path */
-                values[k] = g_string_chunk_insert_const(f->d->strings, f->value->str);
+                /* the name is the run of [a-z]: pick the candidate by its first letter */
+                switch (f->p < f->end ? *f->p : '\0') {
+                case 'i':
+                        k = ATTR_IPV;
+                        break;
+                case 't':
+                        k = ATTR_TABLE;
+                        break;
+                case 'c':
+                        k = ATTR_CHAIN;
+                        break;
+                case 'p':
+                        k = ATTR_PRIORITY;
+                        break;
+                default:
+                        return false; /* unknown: libxml2 path */
+                }
+                n = name_len[k];
+                if (!fast_has(f, names[k], n) ||
+                    ((size_t)(f->end - f->p) > n && f->p[n] >= 'a' && f->p[n] <= 'z'))
+                        return false;
+                f->p += n;
+                if (!(allowed & (1u << k)) || values[k] || !fast_value(f, &raw, &raw_len))
+                        return false; /* unexpected or repeated: libxml2 path */
+                values[k] = fast_intern_value(f, k, raw, raw_len);
         }
+}
+
+/* The usual priority, -?[0-9]{1,9}, which tpfw_direct_parse_priority() reads the same way. */
+static bool fast_priority(const char *s, int *ret)
+{
+        bool negative = *s == '-';
+        int value = 0;
+        size_t n = 0;
+
+        for (s += negative; *s >= '0' && *s <= '9' && n < 9; s++, n++)
+                value = value * 10 + (*s - '0');
+        if (n == 0 || *s)
+                return false;
+        *ret = negative ? -value : value;
+        return true;
 }
 
 static bool fast_element(Fast *f)
@@ -343,7 +537,7 @@ static bool fast_element(Fast *f)
         DirectEntryInfo info = {0};
         const char *text = NULL;
         size_t k, text_len = 0;
-        bool empty = false;
+        bool empty = false, plain_text = false;
         int n;
 
         el.span.start = (uint32_t)(f->p - f->base);
@@ -367,23 +561,56 @@ static bool fast_element(Fast *f)
                 if ((kinds[k].attrs & (1u << a)) && !values[a])
                         return false; /* missing attribute: libxml2 path words it */
         if (!empty) {
-                text = f->p;
-                while (f->p < f->end && *f->p != '<') {
-                        unsigned char c = (unsigned char)*f->p;
+                const char *lt;
+                uint8_t cls = 0;
 
-                        /* plain printable ASCII, the bulk of every file */
-                        if (c >= 0x20 && c < 0x7F && c != '&' && c != ']') {
-                                f->p++;
-                                continue;
-                        }
-                        if (*f->p == '&') {
-                                if (!fast_entity(f, NULL))
+                text = f->p;
+                lt = memchr(f->p, '<', (size_t)(f->end - f->p));
+                if (!lt)
+                        return false;
+                cls = text_classes(text, lt);
+                if (cls & CLASS_SLOW) {
+                        while (f->p < f->end && *f->p != '<') {
+                                unsigned char c = (unsigned char)*f->p;
+
+                                /* plain printable ASCII, the bulk of every file */
+                                if (c >= 0x20 && c < 0x7F && c != '&' && c != ']') {
+                                        f->p++;
+                                        continue;
+                                }
+                                if (*f->p == '&') {
+                                        if (!fast_entity(f, NULL))
+                                                return false;
+                                } else if (*f->p == ']' && fast_has(f, "]]>", 3)) {
                                         return false;
-                        } else if (*f->p == ']' && fast_has(f, "]]>", 3)) {
-                                return false;
-                        } else if (!fast_char(f)) {
-                                return false;
+                                } else if (!fast_char(f)) {
+                                        return false;
+                                }
                         }
+                        plain_text = false;
+                } else {
+                        /* printable ASCII, TAB, LF and entities: check the entities and "]]>",
+                         * count the LFs */
+                        if ((cls & CLASS_BRACKET) && memmem(text, (size_t)(lt - text), "]]>", 3))
+                                return false;
+                        for (const char *c = text; (cls & CLASS_AMP) && c < lt; c++) {
+                                size_t n_ent;
+
+                                c = memchr(c, '&', (size_t)(lt - c));
+                                if (!c)
+                                        break;
+                                if (!tpfw_direct_predefined_entity(c, (size_t)(lt - c), &n_ent))
+                                        return false; /* character references and others */
+                                c += n_ent - 1;
+                        }
+                        for (const char *c = text; (cls & CLASS_LF) && c < lt; c++) {
+                                c = memchr(c, '\n', (size_t)(lt - c));
+                                if (!c)
+                                        break;
+                                f->line++;
+                        }
+                        f->p = lt;
+                        plain_text = !(cls & (CLASS_LF | CLASS_AMP));
                 }
                 text_len = (size_t)(f->p - text);
                 if (text_len > FAST_MAX_VALUE || !fast_has(f, "</", 2))
@@ -404,36 +631,58 @@ static bool fast_element(Fast *f)
         e.table = (char *)values[ATTR_TABLE];
         e.chain = (char *)values[ATTR_CHAIN];
         e.line = el.span.line;
-        if (e.kind == TPFW_ENTRY_RULE && !tpfw_direct_ipv_valid(e.ipv))
-                return false;
-        if (e.kind == TPFW_ENTRY_CHAIN) {
-                if (!tpfw_direct_ipv_valid(e.ipv) || !tpfw_direct_table_valid(e.ipv, e.table))
+        /* The checks below all send the file to the libxml2 path, which words the error: their
+         * order does not matter, and what passed for the previous element passes again. */
+        if (e.kind == TPFW_ENTRY_CHAIN || (e.kind == TPFW_ENTRY_RULE && text_len > 0)) {
+                if (e.ipv != f->valid_ipv || e.table != f->valid_table) {
+                        if (!tpfw_direct_ipv_valid(e.ipv) ||
+                            !tpfw_direct_table_valid(e.ipv, e.table))
+                                return false;
+                        f->valid_ipv = e.ipv;
+                        f->valid_table = e.table;
+                }
+        } else if (e.kind == TPFW_ENTRY_RULE || text_len > 0) {
+                /* an empty rule's table and an empty passthrough's ipv are not looked at */
+                if (e.ipv != f->valid_ipv && !tpfw_direct_ipv_valid(e.ipv))
                         return false;
-        } else if (text_len > 0) {
-                if (e.kind == TPFW_ENTRY_RULE &&
-                    tpfw_direct_parse_priority(values[ATTR_PRIORITY], &e.priority) < 0)
-                        return false;
-                tpfw_direct_decode_text(text, text_len, f->text);
-                n = tpfw_direct_split_scratch(f->text->str, f->text->len, &f->split);
+        }
+        if (e.kind != TPFW_ENTRY_CHAIN && text_len > 0) {
+                const char *words = text;
+                size_t words_len = text_len;
+
+                if (e.kind == TPFW_ENTRY_RULE) {
+                        if (values[ATTR_PRIORITY] != f->valid_priority) {
+                                if (!fast_priority(values[ATTR_PRIORITY], &f->priority) &&
+                                    tpfw_direct_parse_priority(values[ATTR_PRIORITY],
+                                                               &f->priority) < 0)
+                                        return false;
+                                f->valid_priority = values[ATTR_PRIORITY];
+                        }
+                        e.priority = f->priority;
+                }
+                /* firewalld reads entities and LF as space: without them the text is its bytes */
+                if (!plain_text) {
+                        tpfw_direct_decode_text(text, text_len, f->text);
+                        words = f->text->str;
+                        words_len = f->text->len;
+                }
+                n = tpfw_direct_split_scratch(words, words_len, &f->split);
                 if (n < 0)
-                        return false;
-                if (e.kind == TPFW_ENTRY_RULE ? !tpfw_direct_table_valid(e.ipv, e.table)
-                                              : !tpfw_direct_ipv_valid(e.ipv))
                         return false;
                 info.text_offset = (uint32_t)(text - (f->base + el.span.start));
                 info.text_len = (uint32_t)text_len;
         }
         if (e.kind == TPFW_ENTRY_CHAIN || text_len > 0) {
-                info.element = f->elements->len;
+                info.element = (uint32_t)f->elements.len;
                 tpfw_direct_note_entry(
                         f->d, &e, &info,
                         e.kind == TPFW_ENTRY_CHAIN ? NULL : (char *const *)f->split.ptrs->pdata,
                         f->refs);
-                el.entry = (long)f->entries->len;
-                g_array_append_val(f->entries, e);
-                g_array_append_val(f->info, info);
+                el.entry = (long)f->entries.len;
+                VEC_PUSH(&f->entries, TpfwEntry, e);
+                VEC_PUSH(&f->info, DirectEntryInfo, info);
         }
-        g_array_append_val(f->elements, el);
+        VEC_PUSH(&f->elements, DirectElement, el);
         return true;
 }
 
@@ -502,38 +751,50 @@ static bool fast_document(Fast *f, DirectLayout *layout)
 
 int tpfw_direct_fast_parse(TpfwDirect *d)
 {
-        g_autoptr(GArray) entries = g_array_new(FALSE, FALSE, sizeof(TpfwEntry));
-        g_autoptr(GArray) info = g_array_new(FALSE, FALSE, sizeof(DirectEntryInfo));
-        g_autoptr(GArray) elements = g_array_new(FALSE, FALSE, sizeof(DirectElement));
-        g_autoptr(GArray) refs = g_array_new(FALSE, FALSE, sizeof(const char *));
+        /* about one element per 100 bytes in the usual files: few reallocations */
+        size_t estimate = d->len / 100 + 16;
+        g_autoptr(GArray) refs =
+                g_array_sized_new(FALSE, FALSE, sizeof(const char *), (guint)estimate);
         g_autoptr(GString) value = g_string_sized_new(64);
         g_autoptr(GString) text = g_string_sized_new(512);
         g_autoptr(GString) split_buf = g_string_sized_new(512);
         g_autoptr(GPtrArray) split_ptrs = g_ptr_array_sized_new(64);
+        g_autofree DirectInternCache *cache = g_new0(DirectInternCache, 1);
         DirectLayout layout = {0};
+        int r = 1;
         Fast f = {
                 .d = d,
                 .base = d->data,
                 .p = d->data,
                 .end = d->data + d->len,
                 .line = 1,
-                .entries = entries,
-                .info = info,
-                .elements = elements,
                 .refs = refs,
                 .value = value,
                 .text = text,
                 .split = {split_buf, split_ptrs},
         };
 
-        /* CR needs line-end normalisation, and a BOM or another encoding a decoder: libxml2 */
-        if (memchr(d->data, '\r', d->len) || !fast_document(&f, &layout))
+        /* A CR needs line-end normalisation, a BOM or another encoding a decoder: the scans below
+         * refuse them wherever they are (no pass over the whole file first), and libxml2 parses. */
+        init_classes();
+        vec_init(&f.entries, estimate, sizeof(TpfwEntry));
+        vec_init(&f.info, estimate, sizeof(DirectEntryInfo));
+        vec_init(&f.elements, estimate, sizeof(DirectElement));
+        d->intern_cache = cache;
+        if (!fast_document(&f, &layout))
+                r = 0;
+        d->intern_cache = NULL;
+        if (r == 0) {
+                g_free(f.entries.data);
+                g_free(f.info.data);
+                g_free(f.elements.data);
                 return 0;
-        d->n_entries = entries->len;
-        d->entries = (TpfwEntry *)(void *)g_array_free(g_steal_pointer(&entries), FALSE);
-        d->info = (DirectEntryInfo *)(void *)g_array_free(g_steal_pointer(&info), FALSE);
-        d->n_elements = elements->len;
-        d->elements = (DirectElement *)(void *)g_array_free(g_steal_pointer(&elements), FALSE);
+        }
+        d->n_entries = f.entries.len;
+        d->entries = f.entries.data;
+        d->info = f.info.data;
+        d->n_elements = f.elements.len;
+        d->elements = f.elements.data;
         d->n_refs = refs->len / 2;
         d->refs = (const char **)(void *)g_array_free(g_steal_pointer(&refs), FALSE);
         d->layout = layout;

@@ -170,98 +170,122 @@ bool tpfw_direct_ipv_valid(const char *ipv)
 
 /* ---- argv without allocations, and what the merge needs from it ---- */
 
-static bool is_separator(char c)
-{
-        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
+/* Bytes the splitter treats specially: separators, and what starts quoting or ends the text. */
+enum { SPLIT_PLAIN = 0, SPLIT_SEPARATOR, SPLIT_SPECIAL };
 
-/* The state machine of tpfw_args_split() (args.c), writing into reusable scratch memory. */
+static const uint8_t split_class[256] = {
+        ['\0'] = SPLIT_SPECIAL,   ['\\'] = SPLIT_SPECIAL,   ['\''] = SPLIT_SPECIAL,
+        ['"'] = SPLIT_SPECIAL,    [' '] = SPLIT_SEPARATOR,  ['\t'] = SPLIT_SEPARATOR,
+        ['\r'] = SPLIT_SEPARATOR, ['\n'] = SPLIT_SEPARATOR,
+};
+
+/*
+ * The state machine of tpfw_args_split() (args.c), writing into reusable scratch memory. Runs of
+ * plain bytes are copied in tight loops: this runs once per entry of a large file.
+ */
 int tpfw_direct_split_scratch(const char *text, size_t len, DirectSplitScratch *s)
 {
-        enum { BLANK, WORD, SINGLE, DOUBLE } state = BLANK;
-        bool quoted = false;
-        size_t n = 0;
-        char *o, *word;
+        const unsigned char *p = (const unsigned char *)text, *end = p + len;
+        /* words are separated, so there are at most (len + 1) / 2 of them */
+        size_t max_ptrs = (len + 1) / 2 + 1, n = 0;
+        char **ptrs;
+        char *o;
 
         /* the words and their NULs never take more than twice the text */
         g_string_set_size(s->buf, 2 * len + 2);
-        o = word = s->buf->str;
-        g_ptr_array_set_size(s->ptrs, 0);
-        for (size_t i = 0;; i++) {
-                char c = i < len ? text[i] : '\0';
+        o = s->buf->str;
+        if (s->ptrs->len < max_ptrs)
+                g_ptr_array_set_size(s->ptrs, (guint)max_ptrs);
+        ptrs = (char **)s->ptrs->pdata;
+        for (;;) {
+                char *word;
 
-                switch (state) {
-                case BLANK:
-                case WORD:
-                        if (c == '\0' || is_separator(c)) {
-                                if (state == WORD || quoted) {
-                                        *o++ = '\0';
-                                        g_ptr_array_add(s->ptrs, word);
-                                        word = o;
-                                        quoted = false;
-                                        n++;
+                while (p < end && split_class[*p] == SPLIT_SEPARATOR)
+                        p++;
+                if (p >= end || *p == '\0')
+                        break;
+                word = o;
+                for (;;) {
+                        if (SWAR_LITTLE_ENDIAN && end - p >= 8) {
+                                /* copy eight bytes, keep those before the first special one */
+                                uint64_t x = swar_load(p);
+                                uint64_t m = swar_below(x, '!') | swar_eq(x, '\\') |
+                                             swar_eq(x, '\'') | swar_eq(x, '"');
+
+                                memcpy(o, &x, sizeof(x));
+                                if (!m) {
+                                        o += 8;
+                                        p += 8;
+                                        continue;
                                 }
-                                state = BLANK;
-                                if (c == '\0')
-                                        goto done;
-                        } else if (c == '\\') {
-                                if (i + 1 >= len || text[i + 1] == '\0')
-                                        return -EINVAL;
-                                *o++ = text[++i];
-                                state = WORD;
-                        } else if (c == '\'') {
-                                state = SINGLE;
-                        } else if (c == '"') {
-                                state = DOUBLE;
+                                o += swar_first(m);
+                                p += swar_first(m);
                         } else {
-                                *o++ = c;
-                                state = WORD;
+                                while (p < end && split_class[*p] == SPLIT_PLAIN)
+                                        *o++ = (char)*p++;
+                                if (p >= end)
+                                        break;
                         }
-                        break;
-                case SINGLE:
-                        quoted = true;
-                        if (c == '\0')
-                                return -EINVAL;
-                        if (c == '\'')
-                                state = WORD;
-                        else
-                                *o++ = c;
-                        break;
-                case DOUBLE:
-                        quoted = true;
-                        if (c == '\0')
-                                return -EINVAL;
-                        if (c == '"') {
-                                state = WORD;
-                        } else if (c == '\\') {
-                                char next = i + 1 < len ? text[i + 1] : '\0';
+                        if (split_class[*p] == SPLIT_PLAIN) {
+                                *o++ = (char)*p++; /* a control character the mask caught */
+                                continue;
+                        }
+                        if (split_class[*p] == SPLIT_SEPARATOR || *p == '\0')
+                                break;
+                        if (*p == '\\') {
+                                if (p + 1 >= end || p[1] == '\0')
+                                        return -EINVAL;
+                                *o++ = (char)p[1];
+                                p += 2;
+                        } else if (*p == '\'') {
+                                const unsigned char *q;
 
-                                if (next == '\0')
+                                p++;
+                                q = memchr(p, '\'', (size_t)(end - p));
+                                if (!q || memchr(p, '\0', (size_t)(q - p)))
                                         return -EINVAL;
-                                if (next != '"' && next != '\\')
-                                        *o++ = '\\';
-                                *o++ = next;
-                                i++;
-                        } else {
-                                *o++ = c;
+                                memcpy(o, p, (size_t)(q - p));
+                                o += q - p;
+                                p = q + 1;
+                        } else { /* '"' */
+                                for (p++; p < end && *p != '"'; p++) {
+                                        if (*p == '\0')
+                                                return -EINVAL;
+                                        if (*p == '\\') {
+                                                char next = p + 1 < end ? (char)p[1] : '\0';
+
+                                                if (next == '\0')
+                                                        return -EINVAL;
+                                                if (next != '"' && next != '\\')
+                                                        *o++ = '\\';
+                                                *o++ = next;
+                                                p++;
+                                        } else {
+                                                *o++ = (char)*p;
+                                        }
+                                }
+                                if (p >= end)
+                                        return -EINVAL;
+                                p++;
                         }
-                        break;
                 }
+                *o++ = '\0';
+                ptrs[n++] = word;
         }
-done:
-        g_ptr_array_add(s->ptrs, NULL);
+        ptrs[n] = NULL;
         return (int)n;
 }
 
 static const char *intern(TpfwDirect *d, const char *s)
 {
-        return s ? g_string_chunk_insert_const(d->strings, s) : NULL;
+        return s ? tpfw_direct_intern_len(d, s, strlen(s)) : NULL;
 }
 
 typedef struct RefNote {
         TpfwDirect *d;
         GArray *refs;
-        bool skip_first; /* a rule's own chain comes first; it is implied by the entry */
+        const char *table; /* the entry's own table, interned already */
+        bool skip_first;   /* a rule's own chain comes first; it is implied by the entry */
 } RefNote;
 
 static void note_ref(const char *table, const char *chain, void *userdata)
@@ -273,16 +297,24 @@ static void note_ref(const char *table, const char *chain, void *userdata)
                 n->skip_first = false;
                 return;
         }
-        pair[0] = intern(n->d, table);
+        pair[0] = table == n->table ? table : intern(n->d, table);
         pair[1] = intern(n->d, chain);
         g_array_append_vals(n->refs, pair, 2);
 }
 
-/* Only a rule with a --comment option can carry an owner tag. */
+/*
+ * Only a rule with a --comment option whose value starts like a tag can carry an owner tag
+ * (tpfw_argv_owner() finds none otherwise): most rules are foreign, so this spares them the
+ * allocations of the full check.
+ */
 static bool has_comment_option(char *const *argv)
 {
-        for (size_t i = 0; argv && argv[i]; i++)
-                if (argv[i][0] == '-' && argv[i][1] == '-' && strcmp(argv[i], "--comment") == 0)
+        static const char prefix[] = TPFW_OWNER_TAG_PREFIX;
+
+        for (size_t i = 0; argv && argv[i] && argv[i + 1]; i++)
+                if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2] == 'c' &&
+                    strcmp(argv[i], "--comment") == 0 &&
+                    strncmp(argv[i + 1], prefix, sizeof(prefix) - 1) == 0)
                         return true;
         return false;
 }
@@ -291,7 +323,7 @@ void tpfw_direct_note_entry(TpfwDirect *d, const TpfwEntry *entry, DirectEntryIn
                             char *const *argv, GArray *refs)
 {
         TpfwEntry e = *entry;
-        RefNote n = {d, refs, e.kind == TPFW_ENTRY_RULE};
+        RefNote n = {d, refs, e.table, e.kind == TPFW_ENTRY_RULE};
         g_autofree char *tag = NULL;
 
         info->refs = (uint32_t)(refs->len / 2);
