@@ -189,7 +189,7 @@ valgrind: all tests
 	python3 tests/run.py --builddir $(BUILDDIR) --valgrind unit
 
 # Release build (-O2, no sanitizers) in its own BUILDDIR, then one table against
-# firewall-offline-cmd and a sandboxed firewalld (bench/bench.py; BENCH_ARGS="--runs 9").
+# firewall-offline-cmd and a sandboxed firewalld (bench/bench.py; BENCH_ARGS="--runs 9 --repeat 5").
 BENCH_BUILDDIR ?= build/bench
 bench:
 	$(MAKE) BUILDDIR=$(BENCH_BUILDDIR) OPTFLAGS=-O2 SANITIZE= \

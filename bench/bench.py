@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """`make bench`: tproxy-firewalld against firewall-offline-cmd and a bare firewalld reload.
 
-Every figure is the median of --runs interleaved rounds measured in this one run: each round
-measures every case once, in the same order, so machine load hits all cases alike. Each timed
+Every figure is a median over --runs (default 7) interleaved rounds measured in this one run:
+each round measures every case in the same order, so machine load hits all cases alike. The
+tool's own cases take milliseconds, so each round measures them --repeat (default 5) times in a
+row (install, no-op, uninstall, parse, install, ...) before the slow firewall-offline-cmd cases. Each timed
 command starts from the same file (copied into place before the clock starts). Times are wall
 clock of the whole process (spawn to exit); peak RSS is the child's ru_maxrss from wait4().
 
@@ -56,6 +58,9 @@ def place(src, dst):
     old = dst + ".old"
     if os.path.exists(old):
         os.unlink(old)
+    # On disk before the clock starts: else the first fsync of the timed command (ext4's journal
+    # commit, data=ordered) also writes out the copy the benchmark just made.
+    os.sync()
 
 
 def must(ok, what):
@@ -132,47 +137,52 @@ class Bench:
     def round_files(self):
         for n in self.args.sizes:
             f = self.files[n]
-            work, target = f["work"], os.path.join(f["work"], "direct.xml")
-
-            place(f["base"], target)
-            t, rss, rc = spawn(self.tool(work, "install", "--no-reload", *FACTS))
-            must(rc == 0, "install (%d) exited %d" % (n, rc))
-            self.record("install", n, t, rss)
-
-            place(f["installed"], target)
-            before = os.stat(target)
-            t, rss, rc = spawn(self.tool(work, "install", "--no-reload", *FACTS))
-            after = os.stat(target)
-            must(rc == 0, "no-op install (%d) exited %d" % (n, rc))
-            written = (before.st_ino, before.st_mtime_ns) != (after.st_ino, after.st_mtime_ns)
-            self.record("noop", n, t, rss)
-            self.record("noop-wrote", n, 1.0 if written else 0.0)
-
-            place(f["installed"], target)
-            t, rss, rc = spawn(self.tool(work, "uninstall", "--no-reload"))
-            must(rc == 0, "uninstall (%d) exited %d" % (n, rc))
-            self.record("uninstall", n, t, rss)
-
-            t, rss, rc = spawn([self.parser, f["installed"]])
-            must(rc == 0, "bench-parse (%d) exited %d" % (n, rc))
-            self.record("parse", n, t, rss)
-
+            for _ in range(self.args.repeat):
+                self.round_tool(n, f)
             if self.args.offline:
-                target = os.path.join(self.offline_dir, "direct.xml")
-                place(f["base"], target)
-                t, _, rc = spawn([OFFLINE_CMD, "--system-config", self.offline_dir]
-                                 + self.offline_one)
-                must(rc == 0, "firewall-offline-cmd (%d) exited %d" % (n, rc))
-                self.record("offline", n, t)
-                if n == 0:
-                    place(f["base"], target)
-                    total = 0.0
-                    for call in self.offline_calls:
-                        t, _, rc = spawn([OFFLINE_CMD, "--system-config", self.offline_dir]
-                                         + call)
-                        must(rc == 0, "firewall-offline-cmd %s exited %d" % (call[:3], rc))
-                        total += t
-                    self.record("offline30", n, total)
+                self.round_offline(n, f)
+
+    def round_tool(self, n, f):
+        """The tool's cases on one file: fast, so each round takes --repeat samples of each."""
+        work, target = f["work"], os.path.join(f["work"], "direct.xml")
+
+        place(f["base"], target)
+        t, rss, rc = spawn(self.tool(work, "install", "--no-reload", *FACTS))
+        must(rc == 0, "install (%d) exited %d" % (n, rc))
+        self.record("install", n, t, rss)
+
+        place(f["installed"], target)
+        before = os.stat(target)
+        t, rss, rc = spawn(self.tool(work, "install", "--no-reload", *FACTS))
+        after = os.stat(target)
+        must(rc == 0, "no-op install (%d) exited %d" % (n, rc))
+        written = (before.st_ino, before.st_mtime_ns) != (after.st_ino, after.st_mtime_ns)
+        self.record("noop", n, t, rss)
+        self.record("noop-wrote", n, 1.0 if written else 0.0)
+
+        place(f["installed"], target)
+        t, rss, rc = spawn(self.tool(work, "uninstall", "--no-reload"))
+        must(rc == 0, "uninstall (%d) exited %d" % (n, rc))
+        self.record("uninstall", n, t, rss)
+
+        t, rss, rc = spawn([self.parser, f["installed"]])
+        must(rc == 0, "bench-parse (%d) exited %d" % (n, rc))
+        self.record("parse", n, t, rss)
+
+    def round_offline(self, n, f):
+        target = os.path.join(self.offline_dir, "direct.xml")
+        place(f["base"], target)
+        t, _, rc = spawn([OFFLINE_CMD, "--system-config", self.offline_dir] + self.offline_one)
+        must(rc == 0, "firewall-offline-cmd (%d) exited %d" % (n, rc))
+        self.record("offline", n, t)
+        if n == 0:
+            place(f["base"], target)
+            total = 0.0
+            for call in self.offline_calls:
+                t, _, rc = spawn([OFFLINE_CMD, "--system-config", self.offline_dir] + call)
+                must(rc == 0, "firewall-offline-cmd %s exited %d" % (call[:3], rc))
+                total += t
+            self.record("offline30", n, total)
 
     def round_sandbox(self, sb):
         for n in self.sandbox_sizes:
@@ -272,9 +282,10 @@ class Bench:
 
     def report(self):
         load = os.getloadavg()
-        lines = ["Medians of %d interleaved rounds, %s, load average %.2f %.2f %.2f (%d CPUs)."
-                 % (self.args.runs, time.strftime("%Y-%m-%d"), load[0], load[1], load[2],
-                    os.cpu_count()), ""]
+        lines = ["Medians of %d interleaved rounds (the tool's own cases %d times per round), %s, "
+                 "load average %.2f %.2f %.2f (%d CPUs)."
+                 % (self.args.runs, self.args.repeat, time.strftime("%Y-%m-%d"), load[0], load[1],
+                    load[2], os.cpu_count()), ""]
         lines += self.table()
         lines += [""] + ["Note: " + n for n in self.notes]
         text = "\n".join(lines).rstrip() + "\n"
@@ -288,7 +299,9 @@ class Bench:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--builddir", required=True)
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="samples of each of the tool's own cases per round (default 5)")
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
     ap.add_argument("--no-offline", dest="offline", action="store_false")
     ap.add_argument("--no-sandbox", dest="sandbox", action="store_false")
