@@ -145,6 +145,12 @@ int cmd_status(CliGlobal *g, int argc, char **argv)
                 drift += compare("desired", "the options", desired, disk) ? 1 : 0;
 
         r = tpfw_firewalld_connect(g->timeout_ms, &fw, &diag);
+        if (r == -ELIBACC) {
+                /* a broken installation, not a stopped firewalld */
+                cli_error(&diag, "cannot query firewalld");
+                tpfw_diag_clear(&diag);
+                return EXIT_FAIL;
+        }
         if (r < 0 || !tpfw_firewalld_is_running(fw)) {
                 printf("firewalld: not running\n");
                 tpfw_diag_clear(&diag);

@@ -57,3 +57,11 @@ class LazyLibsTest(FirewalldDirTest):
         p = self.tpfw("install", "--from-iptables-restore", KUMA, check=0)
         self.assertIn("reload: not-running", p.stdout)
         self.assertNotEqual(read_bytes(self.path), before)
+
+    def test_status_does_not_mistake_missing_libdbus_for_a_stopped_firewalld(self):
+        self.put_fixture("cli", "foreign.xml")
+        p = self.tpfw("status", check=0)
+        self.assertIn("firewalld: not running", p.stdout)
+        p = self.tpfw("status", env=self.broken("libdbus-1.so.3"), check=1)
+        self.assertNotIn("not running", p.stdout)
+        self.assertIn("cannot load libdbus-1.so.3", p.stderr)
