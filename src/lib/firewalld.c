@@ -334,8 +334,15 @@ static bool ipv_of(const char *name, TpfwIpv *ret)
         return tpfw_ipv_from_name(name, ret) == 0;
 }
 
-/* Reads an a(sss) array at it into rs. */
-static int read_chains(DBusMessageIter *it, TpfwRuleset *rs, const char *method, TpfwDiag *diag)
+/* Called for each chain of a family the ruleset knows; returns 0 or -errno. */
+typedef int (*ChainFn)(TpfwIpv ipv, const char *table, const char *chain, void *userdata);
+/* Called for each rule of a family the ruleset knows; returns 0 or -errno. */
+typedef int (*RuleFn)(TpfwIpv ipv, const char *table, const char *chain, int priority,
+                      const char *const *argv, void *userdata);
+
+/* Walks an a(sss) array at it (getAllChains, or the first member of getSettings). */
+static int walk_chains(DBusMessageIter *it, const char *method, ChainFn fn, void *userdata,
+                       TpfwDiag *diag)
 {
         DBusMessageIter arr;
 
@@ -356,8 +363,8 @@ static int read_chains(DBusMessageIter *it, TpfwRuleset *rs, const char *method,
                 if (!ipv_name || !table || !chain)
                         return bad_reply(diag, method);
                 if (ipv_of(ipv_name, &ipv)) {
-                        r = tpfw_ruleset_add_chain(rs, ipv, table, chain);
-                        if (r < 0 && r != -EEXIST)
+                        r = fn(ipv, table, chain, userdata);
+                        if (r < 0)
                                 return tpfw_diag_set(diag, -r, NULL, 0, "out of memory");
                 }
                 dbus_message_iter_next(&arr);
@@ -365,9 +372,11 @@ static int read_chains(DBusMessageIter *it, TpfwRuleset *rs, const char *method,
         return 0;
 }
 
-/* Reads an a(sssias) array at it into rs. */
-static int read_rules(DBusMessageIter *it, TpfwRuleset *rs, const char *method, TpfwDiag *diag)
+/* Walks an a(sssias) array at it (getAllRules, or the second member of getSettings). */
+static int walk_rules(DBusMessageIter *it, const char *method, RuleFn fn, void *userdata,
+                      TpfwDiag *diag)
 {
+        g_autoptr(GPtrArray) args = g_ptr_array_new();
         DBusMessageIter arr;
 
         if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_ARRAY ||
@@ -375,7 +384,6 @@ static int read_rules(DBusMessageIter *it, TpfwRuleset *rs, const char *method, 
                 return bad_reply(diag, method);
         dbus_message_iter_recurse(it, &arr);
         while (dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRUCT) {
-                g_autoptr(GPtrArray) args = g_ptr_array_new();
                 DBusMessageIter st, av;
                 const char *ipv_name, *table, *chain;
                 dbus_int32_t priority;
@@ -394,21 +402,54 @@ static int read_rules(DBusMessageIter *it, TpfwRuleset *rs, const char *method, 
                 if (dbus_message_iter_get_arg_type(&st) != DBUS_TYPE_ARRAY ||
                     dbus_message_iter_get_element_type(&st) != DBUS_TYPE_STRING)
                         return bad_reply(diag, method);
+                g_ptr_array_set_size(args, 0);
                 dbus_message_iter_recurse(&st, &av);
-                while (dbus_message_iter_get_arg_type(&av) == DBUS_TYPE_STRING)
-                        g_ptr_array_add(args, (gpointer)iter_string(&av));
-                g_ptr_array_add(args, NULL);
+                /* the element type was checked above, so no check per string */
+                while (dbus_message_iter_get_arg_type(&av) != DBUS_TYPE_INVALID) {
+                        const char *a = NULL;
 
+                        dbus_message_iter_get_basic(&av, &a);
+                        g_ptr_array_add(args, (gpointer)a);
+                        dbus_message_iter_next(&av);
+                }
+                g_ptr_array_add(args, NULL);
+                dbus_message_iter_next(&arr);
                 if (ipv_of(ipv_name, &ipv)) {
-                        r = tpfw_ruleset_add_rule(rs, ipv, table, chain, priority,
-                                                  (const char *const *)args->pdata,
-                                                  TPFW_RULE_APPEND, 0);
-                        if (r < 0 && r != -EEXIST)
+                        r = fn(ipv, table, chain, priority, (const char *const *)args->pdata,
+                               userdata);
+                        if (r < 0)
                                 return tpfw_diag_set(diag, -r, NULL, 0, "out of memory");
                 }
-                dbus_message_iter_next(&arr);
         }
         return 0;
+}
+
+static int add_chain_to(TpfwIpv ipv, const char *table, const char *chain, void *userdata)
+{
+        int r = tpfw_ruleset_add_chain(userdata, ipv, table, chain);
+
+        return r == -EEXIST ? 0 : r;
+}
+
+static int add_rule_to(TpfwIpv ipv, const char *table, const char *chain, int priority,
+                       const char *const *argv, void *userdata)
+{
+        int r = tpfw_ruleset_add_rule(userdata, ipv, table, chain, priority, argv, TPFW_RULE_APPEND,
+                                      0);
+
+        return r == -EEXIST ? 0 : r;
+}
+
+/* Reads an a(sss) array at it into rs. */
+static int read_chains(DBusMessageIter *it, TpfwRuleset *rs, const char *method, TpfwDiag *diag)
+{
+        return walk_chains(it, method, add_chain_to, rs, diag);
+}
+
+/* Reads an a(sssias) array at it into rs. */
+static int read_rules(DBusMessageIter *it, TpfwRuleset *rs, const char *method, TpfwDiag *diag)
+{
+        return walk_rules(it, method, add_rule_to, rs, diag);
 }
 
 static int get_runtime(TpfwFirewalld *fw, TpfwRuleset *rs, TpfwDiag *diag)
@@ -679,96 +720,48 @@ static void verify_scan_clear(VerifyScan *v)
         g_free(v->unexpected);
 }
 
+static int tick_chain(TpfwIpv ipv, const char *table, const char *chain, void *userdata)
+{
+        VerifyScan *v = userdata;
+
+        if (g_hash_table_size(v->chains) > 0) {
+                g_autofree char *key = chain_key(ipv, table, chain);
+                gsize i = GPOINTER_TO_SIZE(g_hash_table_lookup(v->chains, key));
+
+                if (i)
+                        v->chain_seen[i - 1] = true;
+        }
+        return 0;
+}
+
+static int tick_rule(TpfwIpv ipv, const char *table, const char *chain, int priority,
+                     const char *const *argv, void *userdata)
+{
+        VerifyScan *v = userdata;
+        bool tagged = tpfw_argv_has_owner(argv, v->owner);
+
+        if (tagged || v->untagged) {
+                g_autofree char *key = rule_key(ipv, table, chain, priority, argv);
+                gsize i = GPOINTER_TO_SIZE(g_hash_table_lookup(v->rules, key));
+
+                if (i)
+                        v->rule_seen[i - 1] = true;
+                else if (tagged && !v->unexpected)
+                        v->unexpected = rule_describe(ipv, table, chain, priority, argv);
+        }
+        return 0;
+}
+
 /* Reads an a(sss) array at it, ticking off expected chains. */
 static int scan_chains(DBusMessageIter *it, VerifyScan *v, const char *method, TpfwDiag *diag)
 {
-        DBusMessageIter arr;
-
-        if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_ARRAY ||
-            dbus_message_iter_get_element_type(it) != DBUS_TYPE_STRUCT)
-                return bad_reply(diag, method);
-        dbus_message_iter_recurse(it, &arr);
-        while (dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRUCT) {
-                DBusMessageIter st;
-                const char *ipv_name, *table, *chain;
-                TpfwIpv ipv;
-
-                dbus_message_iter_recurse(&arr, &st);
-                ipv_name = iter_string(&st);
-                table = iter_string(&st);
-                chain = iter_string(&st);
-                if (!ipv_name || !table || !chain)
-                        return bad_reply(diag, method);
-                if (ipv_of(ipv_name, &ipv) && g_hash_table_size(v->chains) > 0) {
-                        g_autofree char *key = chain_key(ipv, table, chain);
-                        gsize i = GPOINTER_TO_SIZE(g_hash_table_lookup(v->chains, key));
-
-                        if (i)
-                                v->chain_seen[i - 1] = true;
-                }
-                dbus_message_iter_next(&arr);
-        }
-        return 0;
+        return walk_chains(it, method, tick_chain, v, diag);
 }
 
 /* Reads an a(sssias) array at it, ticking off expected rules and noting unexpected ones. */
 static int scan_rules(DBusMessageIter *it, VerifyScan *v, const char *method, TpfwDiag *diag)
 {
-        g_autoptr(GPtrArray) args = g_ptr_array_new();
-        DBusMessageIter arr;
-
-        if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_ARRAY ||
-            dbus_message_iter_get_element_type(it) != DBUS_TYPE_STRUCT)
-                return bad_reply(diag, method);
-        dbus_message_iter_recurse(it, &arr);
-        while (dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRUCT) {
-                DBusMessageIter st, av;
-                const char *ipv_name, *table, *chain;
-                const char *const *argv;
-                dbus_int32_t priority;
-                TpfwIpv ipv;
-                bool tagged;
-
-                dbus_message_iter_recurse(&arr, &st);
-                ipv_name = iter_string(&st);
-                table = iter_string(&st);
-                chain = iter_string(&st);
-                if (!ipv_name || !table || !chain ||
-                    dbus_message_iter_get_arg_type(&st) != DBUS_TYPE_INT32)
-                        return bad_reply(diag, method);
-                dbus_message_iter_get_basic(&st, &priority);
-                dbus_message_iter_next(&st);
-                if (dbus_message_iter_get_arg_type(&st) != DBUS_TYPE_ARRAY ||
-                    dbus_message_iter_get_element_type(&st) != DBUS_TYPE_STRING)
-                        return bad_reply(diag, method);
-                g_ptr_array_set_size(args, 0);
-                dbus_message_iter_recurse(&st, &av);
-                /* the element type was checked above, so no check per string */
-                while (dbus_message_iter_get_arg_type(&av) != DBUS_TYPE_INVALID) {
-                        const char *a = NULL;
-
-                        dbus_message_iter_get_basic(&av, &a);
-                        g_ptr_array_add(args, (gpointer)a);
-                        dbus_message_iter_next(&av);
-                }
-                g_ptr_array_add(args, NULL);
-                dbus_message_iter_next(&arr);
-
-                if (!ipv_of(ipv_name, &ipv))
-                        continue;
-                argv = (const char *const *)args->pdata;
-                tagged = tpfw_argv_has_owner(argv, v->owner);
-                if (tagged || v->untagged) {
-                        g_autofree char *key = rule_key(ipv, table, chain, priority, argv);
-                        gsize i = GPOINTER_TO_SIZE(g_hash_table_lookup(v->rules, key));
-
-                        if (i)
-                                v->rule_seen[i - 1] = true;
-                        else if (tagged && !v->unexpected)
-                                v->unexpected = rule_describe(ipv, table, chain, priority, argv);
-                }
-        }
-        return 0;
+        return walk_rules(it, method, tick_rule, v, diag);
 }
 
 /* The first missing chain, else the first missing rule, else the first unexpected rule. */
