@@ -10,6 +10,9 @@
 
 #include <tproxy-firewalld/direct.h>
 
+/* Shared between the direct*.c files only: not part of the shared library's exports. */
+#pragma GCC visibility push(hidden)
+
 /*
  * Eight bytes at a time (SWAR) for the scans that run over every byte of a large file. Each mask
  * has the high bit set in bytes that match; a match can also flag bytes above it (borrows), so the
@@ -210,3 +213,5 @@ int tpfw_direct_collect_owner(const TpfwDirect *d, const char *owner, const Tpfw
  * passthroughs, whose table comes from -t). Calls fn(table, chain, userdata) for each. */
 typedef void (*DirectRefFn)(const char *table, const char *chain, void *userdata);
 void tpfw_direct_argv_refs(const TpfwEntry *e, DirectRefFn fn, void *userdata);
+
+#pragma GCC visibility pop

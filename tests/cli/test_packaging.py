@@ -180,6 +180,15 @@ class InstallTest(unittest.TestCase):
         # the JSON writer is shared with the CLI through the static library only
         self.assertIn("tpfw_render_json", exported)
         self.assertEqual([s for s in exported if s.startswith("tpfw_json_")], [])
+        # exactly the functions the public headers declare: private cross-file helpers
+        # (direct-private.h, lazy.h, json-writer.h) are hidden
+        public = set()
+        inc = os.path.join(SRCDIR, "include", "tproxy-firewalld")
+        for h in os.listdir(inc):
+            with open(os.path.join(inc, h)) as f:
+                public.update(re.findall(r"\b(tpfw_\w+)\s*\(", f.read()))
+        private = sorted(s for s in exported if s.startswith("tpfw_") and s not in public)
+        self.assertEqual(private, [], "exported but not in include/tproxy-firewalld")
         self.assertIn("TPROXY_FIREWALLD_0", subprocess.run(
             ["readelf", "-V", lib], capture_output=True, text=True).stdout)
 
