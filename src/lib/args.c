@@ -102,28 +102,33 @@ done:
         return 0;
 }
 
-static bool is_safe_char(unsigned char c)
-{
-        return g_ascii_isalnum(c) || strchr("_@%+=:,./-", c) != NULL;
-}
+/* shlex.quote()'s safe characters: [A-Za-z0-9_@%+=:,./-] */
+static const bool safe_char[256] = {
+        ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['_'] = true,
+        ['@'] = true,         ['%'] = true,         ['+'] = true,         ['='] = true,
+        [':'] = true,         [','] = true,         ['.'] = true,         ['/'] = true,
+        ['-'] = true,
+};
 
 static void append_quoted(GString *out, const char *arg)
 {
         const char *p;
 
-        for (p = arg; *p; p++)
-                if (!is_safe_char((unsigned char)*p))
-                        break;
+        for (p = arg; safe_char[(unsigned char)*p]; p++)
+                ;
         if (*arg && !*p) {
-                g_string_append(out, arg);
+                g_string_append_len(out, arg, p - arg);
                 return;
         }
         g_string_append_c(out, '\'');
-        for (p = arg; *p; p++) {
-                if (*p == '\'')
-                        g_string_append(out, "'\"'\"'");
-                else
-                        g_string_append_c(out, *p);
+        for (p = arg;;) {
+                const char *q = strchrnul(p, '\'');
+
+                g_string_append_len(out, p, q - p);
+                if (!*q)
+                        break;
+                g_string_append(out, "'\"'\"'");
+                p = q + 1;
         }
         g_string_append_c(out, '\'');
 }

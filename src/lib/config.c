@@ -1301,6 +1301,9 @@ static const char *env_lookup(char *const *envp, const char *suffix)
 static int apply_env(BuildContext *ctx, char *const *envp)
 {
         size_t plen = strlen(ENV_PREFIX);
+        /* the variables with the prefix, in envp's order: the option look-ups below scan these
+         * instead of the whole environment once per option */
+        g_autoptr(GPtrArray) ours = g_ptr_array_new();
 
         if (!envp)
                 return 0;
@@ -1310,6 +1313,7 @@ static int apply_env(BuildContext *ctx, char *const *envp)
 
                 if (strncmp(*e, ENV_PREFIX, plen) != 0)
                         continue;
+                g_ptr_array_add(ours, *e);
                 eq = strchr(*e, '=');
                 if (!eq)
                         continue;
@@ -1324,6 +1328,7 @@ static int apply_env(BuildContext *ctx, char *const *envp)
                                  g_strdup_printf("unknown environment variable %s ignored", name));
                 }
         }
+        g_ptr_array_add(ours, NULL);
         for (size_t i = 0; i < N_OPTIONS; i++) {
                 g_autofree char *name = NULL;
                 const char *value;
@@ -1332,7 +1337,7 @@ static int apply_env(BuildContext *ctx, char *const *envp)
 
                 if (!options[i].env)
                         continue;
-                value = env_lookup(envp, options[i].env);
+                value = env_lookup((char *const *)ours->pdata, options[i].env);
                 if (!value || !*value)
                         continue;
                 name = g_strconcat(ENV_PREFIX, options[i].env, NULL);

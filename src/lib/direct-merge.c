@@ -4,6 +4,7 @@
 #include <tproxy-firewalld/args.h>
 
 #include "direct-private.h"
+#include "ruleset-private.h"
 #include "util.h"
 
 #define KUMA_CHAIN_PREFIX "KUMA_MESH_"
@@ -11,23 +12,53 @@
 
 /* ---- firewalld's layout (FIREWALLD.md section 3) ---- */
 
+/* Appends s with the characters in special replaced by escape(c); plain runs go in one piece. */
+static void append_with(GString *out, const char *s, const char *special,
+                        const char *(*escape)(char c, const void *data), const void *data)
+{
+        for (;;) {
+                size_t n = strcspn(s, special);
+
+                g_string_append_len(out, s, (gssize)n);
+                s += n;
+                if (!*s)
+                        return;
+                g_string_append(out, escape(*s, data));
+                s++;
+        }
+}
+
+static const char *escape_text(char c, const void *data)
+{
+        (void)data;
+        return c == '&' ? "&amp;" : c == '<' ? "&lt;" : "&gt;";
+}
+
 /* saxutils.escape(): only &, < and >. */
 static void append_escaped(GString *out, const char *s)
 {
-        for (; *s; s++) {
-                switch (*s) {
-                case '&':
-                        g_string_append(out, "&amp;");
-                        break;
-                case '<':
-                        g_string_append(out, "&lt;");
-                        break;
-                case '>':
-                        g_string_append(out, "&gt;");
-                        break;
-                default:
-                        g_string_append_c(out, *s);
-                }
+        append_with(out, s, "&<>", escape_text, NULL);
+}
+
+static const char *escape_attribute(char c, const void *data)
+{
+        char quote = *(const char *)data;
+
+        switch (c) {
+        case '&':
+                return "&amp;";
+        case '<':
+                return "&lt;";
+        case '>':
+                return "&gt;";
+        case '\n':
+                return "&#10;";
+        case '\r':
+                return "&#13;";
+        case '\t':
+                return "&#9;";
+        default: /* '"' */
+                return quote == '"' ? "&quot;" : "\"";
         }
 }
 
@@ -37,34 +68,11 @@ static void append_attribute(GString *out, const char *name, const char *value)
         bool dq = strchr(value, '"') != NULL, sq = strchr(value, '\'') != NULL;
         char quote = dq && !sq ? '\'' : '"';
 
-        g_string_append_printf(out, " %s=%c", name, quote);
-        for (const char *s = value; *s; s++) {
-                switch (*s) {
-                case '&':
-                        g_string_append(out, "&amp;");
-                        break;
-                case '<':
-                        g_string_append(out, "&lt;");
-                        break;
-                case '>':
-                        g_string_append(out, "&gt;");
-                        break;
-                case '\n':
-                        g_string_append(out, "&#10;");
-                        break;
-                case '\r':
-                        g_string_append(out, "&#13;");
-                        break;
-                case '\t':
-                        g_string_append(out, "&#9;");
-                        break;
-                case '"':
-                        g_string_append(out, quote == '"' ? "&quot;" : "\"");
-                        break;
-                default:
-                        g_string_append_c(out, *s);
-                }
-        }
+        g_string_append_c(out, ' ');
+        g_string_append(out, name);
+        g_string_append_c(out, '=');
+        g_string_append_c(out, quote);
+        append_with(out, value, "&<>\n\r\t\"", escape_attribute, &quote);
         g_string_append_c(out, quote);
 }
 
@@ -81,14 +89,21 @@ void tpfw_direct_append_rule(GString *out, const char *ipv, const char *table, c
                              int priority, const char *const *argv)
 {
         g_autofree char *text = tpfw_args_join(argv);
-        char prio[16];
+        char prio[16], *p = prio + sizeof(prio);
+        /* by hand: printf was a good part of writing a rule */
+        unsigned v = priority < 0 ? 0u - (unsigned)priority : (unsigned)priority;
 
-        snprintf(prio, sizeof(prio), "%d", priority);
+        *--p = '\0';
+        do
+                *--p = (char)('0' + v % 10);
+        while ((v /= 10) > 0);
+        if (priority < 0)
+                *--p = '-';
         g_string_append(out, "\n  <rule");
         append_attribute(out, "ipv", ipv);
         append_attribute(out, "table", table);
         append_attribute(out, "chain", chain);
-        append_attribute(out, "priority", prio);
+        append_attribute(out, "priority", p);
         g_string_append_c(out, '>');
         append_escaped(out, text ? text : "");
         g_string_append(out, "</rule>");
@@ -467,7 +482,56 @@ static bool is_owner_chain(const TpfwDirect *d, const OwnerView *v, size_t i,
                !tpfw_is_builtin_chain(e->table, e->chain);
 }
 
-static void owner_add_entry(TpfwRuleset *rs, const TpfwDirect *d, size_t i)
+/* Scratch memory to split an entry's text in (entry_argv_scratch()), made on first use. */
+typedef struct ArgvScratch {
+        GString *text;
+        DirectSplitScratch split;
+} ArgvScratch;
+
+static void argv_scratch_clear(ArgvScratch *s)
+{
+        if (!s->text)
+                return;
+        g_string_free(s->text, TRUE);
+        g_string_free(s->split.buf, TRUE);
+        g_ptr_array_unref(s->split.ptrs);
+        *s = (ArgvScratch){0};
+}
+
+/*
+ * The argv of rule or passthrough i: the entry's own when it has one, else split into s, valid
+ * until the next call. tpfw_direct_entry_argv_dup() without its copies.
+ */
+static const char *const *entry_argv_scratch(const TpfwDirect *d, size_t i, ArgvScratch *s)
+{
+        static const char *const none[] = {NULL};
+        const TpfwEntry *e = &d->entries[i];
+        const DirectEntryInfo *info = &d->info[i];
+        const char *raw;
+        size_t len;
+
+        if (e->argv)
+                return (const char *const *)e->argv;
+        if (!s->text) {
+                s->text = g_string_new(NULL);
+                s->split.buf = g_string_new(NULL);
+                s->split.ptrs = g_ptr_array_new();
+        }
+        raw = d->data + d->elements[info->element].span.start + info->text_offset;
+        len = info->text_len;
+        /* decoding changes only entities and line feeds: most texts have neither */
+        if (memchr(raw, '&', len) || memchr(raw, '\n', len)) {
+                tpfw_direct_decode_text(raw, len, s->text);
+                raw = s->text->str;
+                len = s->text->len;
+        }
+        /* the fast parser accepted this text, so it splits */
+        if (tpfw_direct_split_scratch(raw, len, &s->split) < 0)
+                return none;
+        return (const char *const *)s->split.ptrs->pdata;
+}
+
+static void owner_add_entry(TpfwRuleset *rs, const TpfwDirect *d, size_t i, ArgvScratch *scratch)
 {
         const TpfwEntry *e = &d->entries[i];
         TpfwIpv ipv;
@@ -479,14 +543,14 @@ static void owner_add_entry(TpfwRuleset *rs, const TpfwDirect *d, size_t i)
                 (void)tpfw_ruleset_add_chain(rs, ipv, e->table, e->chain);
         else
                 (void)tpfw_ruleset_add_rule(rs, ipv, e->table, e->chain, e->priority,
-                                            (const char *const *)tpfw_direct_entry_argv(d, i),
-                                            TPFW_RULE_APPEND, 0);
+                                            entry_argv_scratch(d, i, scratch), TPFW_RULE_APPEND, 0);
 }
 
 static int collect_owner(const TpfwDirect *d, const OwnerView *v, const char *owner,
                          const TpfwRuleset *desired, TpfwRuleset **ret, bool *ret_elements)
 {
         g_autoptr(TpfwRuleset) rs = tpfw_ruleset_new();
+        ArgvScratch scratch = {0};
 
         if (!rs)
                 return -ENOMEM;
@@ -500,10 +564,11 @@ static int collect_owner(const TpfwDirect *d, const OwnerView *v, const char *ow
                        is_owner_chain(d, v, (size_t)i, desired);
                 if (!mine)
                         continue;
-                owner_add_entry(rs, d, (size_t)i);
+                owner_add_entry(rs, d, (size_t)i, &scratch);
                 if (ret_elements)
                         ret_elements[k] = true;
         }
+        argv_scratch_clear(&scratch);
         *ret = g_steal_pointer(&rs);
         return 0;
 }
@@ -635,22 +700,10 @@ void tpfw_owner_counts_free(TpfwOwnerCount *counts, size_t n)
 
 /* ---- merge ---- */
 
-static char *rule_key(const char *ipv, const char *table, const char *chain, const char *prio,
-                      const char *const *argv)
-{
-        GString *s = g_string_new(NULL);
-
-        g_string_append_printf(s, "%s\x1f%s\x1f%s\x1f%s", ipv, table, chain, prio ? prio : "");
-        for (size_t i = 0; argv && argv[i]; i++) {
-                g_string_append_c(s, '\x1e');
-                g_string_append(s, argv[i]);
-        }
-        return g_string_free(s, FALSE);
-}
-
 /*
- * Appends rule_key(ipv, table, chain, NULL, tpfw_argv_strip_comment(argv)) to out without the
- * copies: the key of every foreign rule in a chain that desired has rules in is built this way.
+ * Appends the key of (ipv, table, chain, tpfw_argv_strip_comment(argv)): the fields joined by
+ * \x1f, each argument after a \x1e. Built without the copies: the key of every foreign rule in a
+ * chain that desired has rules in is built this way.
  */
 static void append_stripped_key(GString *out, const char *ipv, const char *table, const char *chain,
                                 const char *const *argv)
@@ -683,15 +736,6 @@ static char *stripped_key(const char *ipv, const char *table, const char *chain,
 
         append_stripped_key(s, ipv, table, chain, argv);
         return g_string_free(s, FALSE);
-}
-
-static char *full_key(const char *ipv, const char *table, const char *chain, int prio,
-                      const char *const *argv)
-{
-        char p[16];
-
-        snprintf(p, sizeof(p), "%d", prio);
-        return rule_key(ipv, table, chain, p, argv);
 }
 
 static const char *first_comment(const char *const *argv)
@@ -730,31 +774,31 @@ static bool has_chain_memo(GHashTable *set, ChainMemo *memo, const char *ipv, co
 
 /* Sets of what desired holds, for the conflict and adoption checks. */
 typedef struct DesiredIndex {
+        const TpfwRuleset *rs;
         GHashTable *groups;                 /* ChainNames holding desired rules */
-        GHashTable *stripped;               /* stripped rule keys */
-        GHashTable *full;                   /* full rule keys */
+        GHashTable *stripped;               /* stripped rule keys, made on first use */
         GHashTable *chains;                 /* ChainNames of chains */
         ChainMemo groups_memo, chains_memo; /* for names interned in one document only */
         /* scratch for foreign_verdict(), made on first use */
-        GString *key, *text;
-        DirectSplitScratch split;
+        GString *key;
+        ArgvScratch argv;
 } DesiredIndex;
 
 static void desired_index_build(const TpfwRuleset *rs, DesiredIndex *x)
 {
-        *x = (DesiredIndex){0};
+        const TpfwRule *last = NULL;
+
+        *x = (DesiredIndex){.rs = rs};
         x->groups = chain_name_set();
-        x->stripped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        x->full = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         x->chains = chain_name_set();
         for (size_t i = 0; i < tpfw_ruleset_n_rules(rs); i++) {
                 const TpfwRule *r = tpfw_ruleset_rule(rs, i);
-                const char *ipv = tpfw_ipv_name(r->ipv);
-                const char *const *argv = (const char *const *)r->argv;
 
-                chain_name_add(x->groups, ipv, r->table, r->chain);
-                g_hash_table_add(x->stripped, stripped_key(ipv, r->table, r->chain, argv));
-                g_hash_table_add(x->full, full_key(ipv, r->table, r->chain, r->priority, argv));
+                /* rules come grouped by chain */
+                if (!last || r->ipv != last->ipv || strcmp(r->chain, last->chain) != 0 ||
+                    strcmp(r->table, last->table) != 0)
+                        chain_name_add(x->groups, tpfw_ipv_name(r->ipv), r->table, r->chain);
+                last = r;
         }
         for (size_t i = 0; i < tpfw_ruleset_n_chains(rs); i++) {
                 const TpfwChain *c = tpfw_ruleset_chain(rs, i);
@@ -762,39 +806,31 @@ static void desired_index_build(const TpfwRuleset *rs, DesiredIndex *x)
         }
 }
 
-static void desired_index_clear(DesiredIndex *x)
+/* Most merges (a no-op among others) never look a rule up by its stripped key. */
+static GHashTable *desired_index_stripped(DesiredIndex *x)
 {
-        if (x->key) {
-                g_string_free(x->key, TRUE);
-                g_string_free(x->text, TRUE);
-                g_string_free(x->split.buf, TRUE);
-                g_ptr_array_unref(x->split.ptrs);
+        if (!x->stripped) {
+                x->stripped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+                for (size_t i = 0; i < tpfw_ruleset_n_rules(x->rs); i++) {
+                        const TpfwRule *r = tpfw_ruleset_rule(x->rs, i);
+                        g_hash_table_add(x->stripped,
+                                         stripped_key(tpfw_ipv_name(r->ipv), r->table, r->chain,
+                                                      (const char *const *)r->argv));
+                }
         }
-        g_hash_table_unref(x->groups);
-        g_hash_table_unref(x->stripped);
-        g_hash_table_unref(x->full);
-        g_hash_table_unref(x->chains);
+        return x->stripped;
 }
 
-/* Number of chains and rules of a that b lacks. */
-static size_t ruleset_difference(const TpfwRuleset *a, const TpfwRuleset *b)
+static void desired_index_clear(DesiredIndex *x)
 {
-        DesiredIndex bx;
-        size_t n = 0;
-
-        desired_index_build(b, &bx);
-        for (size_t i = 0; i < tpfw_ruleset_n_chains(a); i++) {
-                const TpfwChain *c = tpfw_ruleset_chain(a, i);
-                n += !chain_name_contains(bx.chains, tpfw_ipv_name(c->ipv), c->table, c->chain);
-        }
-        for (size_t i = 0; i < tpfw_ruleset_n_rules(a); i++) {
-                const TpfwRule *r = tpfw_ruleset_rule(a, i);
-                g_autofree char *k = full_key(tpfw_ipv_name(r->ipv), r->table, r->chain,
-                                              r->priority, (const char *const *)r->argv);
-                n += !g_hash_table_contains(bx.full, k);
-        }
-        desired_index_clear(&bx);
-        return n;
+        if (x->key)
+                g_string_free(x->key, TRUE);
+        argv_scratch_clear(&x->argv);
+        g_hash_table_unref(x->groups);
+        if (x->stripped)
+                g_hash_table_unref(x->stripped);
+        g_hash_table_unref(x->chains);
+        *x = (DesiredIndex){0};
 }
 
 typedef enum Verdict {
@@ -818,30 +854,15 @@ static Verdict foreign_verdict(const TpfwDirect *d, size_t i, DesiredIndex *dx)
         /* only a rule in a chain desired has rules in can be a copy of one of them */
         if (e->kind == TPFW_ENTRY_RULE && !entry_tag(d, i) &&
             has_chain_memo(dx->groups, &dx->groups_memo, e->ipv, e->table, e->chain)) {
-                const char *const *argv = (const char *const *)e->argv;
+                const char *const *argv = entry_argv_scratch(d, i, &dx->argv);
 
-                if (!dx->key) {
+                if (!dx->key)
                         dx->key = g_string_new(NULL);
-                        dx->text = g_string_new(NULL);
-                        dx->split.buf = g_string_new(NULL);
-                        dx->split.ptrs = g_ptr_array_new();
-                }
-                if (!argv) {
-                        /* tpfw_direct_entry_argv_dup() without its copies */
-                        const DirectEntryInfo *info = &d->info[i];
-                        const char *raw =
-                                d->data + d->elements[info->element].span.start + info->text_offset;
-                        static const char *const none[] = {NULL};
-
-                        tpfw_direct_decode_text(raw, info->text_len, dx->text);
-                        argv = none; /* the fast parser accepted this text, so it splits */
-                        if (tpfw_direct_split_scratch(dx->text->str, dx->text->len, &dx->split) >=
-                            0)
-                                argv = (const char *const *)dx->split.ptrs->pdata;
-                }
                 g_string_truncate(dx->key, 0);
                 append_stripped_key(dx->key, e->ipv, e->table, e->chain, argv);
-                return g_hash_table_contains(dx->stripped, dx->key->str) ? CONFLICT_RULE : KEEP;
+                return g_hash_table_contains(desired_index_stripped(dx), dx->key->str)
+                               ? CONFLICT_RULE
+                               : KEEP;
         }
         return KEEP;
 }
@@ -1052,7 +1073,7 @@ int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRu
         g_autoptr(GString) out = NULL;
         TpfwDirect *nd = NULL;
         OwnerView v = {0};
-        DesiredIndex dx, lx = {0};
+        DesiredIndex dx = {0}, lx = {0};
         size_t adopted = 0, insert_at = 0, first_owner = (size_t)-1;
         int r = 0;
 
@@ -1088,7 +1109,7 @@ int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRu
                 verdict = foreign_verdict(d, (size_t)i, &dx);
                 legacy = (flags & TPFW_MERGE_ADOPT_KUMA_LEGACY) &&
                          (is_kuma_legacy(d, (size_t)i, &v) || verdict == CONFLICT_RULE ||
-                          (lx.stripped && foreign_verdict(d, (size_t)i, &lx) == CONFLICT_RULE));
+                          (lx.groups && foreign_verdict(d, (size_t)i, &lx) == CONFLICT_RULE));
                 if (legacy || (verdict != KEEP && (flags & TPFW_MERGE_ADOPT))) {
                         remove[k] = true;
                         adopted++;
@@ -1171,8 +1192,8 @@ int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRu
                 goto out;
         }
         result->changed = true;
-        result->added = ruleset_difference(desired, current);
-        result->removed = ruleset_difference(current, desired) + adopted;
+        result->added = tpfw_ruleset_count_missing(desired, current);
+        result->removed = tpfw_ruleset_count_missing(current, desired) + adopted;
         if (nd) {
                 TpfwDirect tmp = *d;
                 *d = *nd;
@@ -1181,7 +1202,7 @@ int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRu
         }
 out:
         desired_index_clear(&dx);
-        if (lx.stripped)
+        if (lx.groups)
                 desired_index_clear(&lx);
         owner_view_clear(&v);
         return r;

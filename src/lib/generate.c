@@ -314,7 +314,10 @@ typedef struct Emitter {
 static void emit_v(Emitter *e, const char *table, const char *chain, TpfwRuleMode mode,
                    const char *comment, va_list ap)
 {
-        g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+        /* the words are borrowed: tpfw_ruleset_add_rule() makes the rule's own copy */
+        const char *argv[64];
+        char text[KUMA_COMMENT_MAX + 1];
+        size_t n = 0;
         unsigned position = 0;
         const char *a;
         int r;
@@ -322,26 +325,37 @@ static void emit_v(Emitter *e, const char *table, const char *chain, TpfwRuleMod
         if (e->error)
                 return;
         if (comment && !e->cfg->comments_disabled) {
-                g_autofree char *text = g_strconcat(TPFW_KUMA_COMMENT_PREFIX, comment, NULL);
+                const size_t plen = sizeof(TPFW_KUMA_COMMENT_PREFIX) - 1;
+                size_t clen = strnlen(comment, KUMA_COMMENT_MAX);
 
-                if (strlen(text) > KUMA_COMMENT_MAX)
-                        text[KUMA_COMMENT_MAX] = '\0';
-                g_ptr_array_add(argv, g_strdup("-m"));
-                g_ptr_array_add(argv, g_strdup("comment"));
-                g_ptr_array_add(argv, g_strdup("--comment"));
-                g_ptr_array_add(argv, g_steal_pointer(&text));
+                G_STATIC_ASSERT(sizeof(TPFW_KUMA_COMMENT_PREFIX) - 1 <= KUMA_COMMENT_MAX);
+                /* Kuma cuts the whole comment at KUMA_COMMENT_MAX bytes */
+                if (plen + clen > KUMA_COMMENT_MAX)
+                        clen = KUMA_COMMENT_MAX - plen;
+                memcpy(text, TPFW_KUMA_COMMENT_PREFIX, plen);
+                memcpy(text + plen, comment, clen);
+                text[plen + clen] = '\0';
+                argv[n++] = "-m";
+                argv[n++] = "comment";
+                argv[n++] = "--comment";
+                argv[n++] = text;
         }
-        while ((a = va_arg(ap, const char *)))
-                g_ptr_array_add(argv, g_strdup(a));
-        g_ptr_array_add(argv, NULL);
+        while ((a = va_arg(ap, const char *))) {
+                if (n + 1 >= G_N_ELEMENTS(argv)) {
+                        e->error = -E2BIG; /* no rule of this file comes near */
+                        return;
+                }
+                argv[n++] = a;
+        }
+        argv[n] = NULL;
         if (mode == TPFW_RULE_INSERT) {
-                g_autofree char *key = g_strdup_printf("%s %s", table, chain);
+                g_autofree char *key = g_strconcat(table, " ", chain, NULL);
 
                 position = GPOINTER_TO_UINT(g_hash_table_lookup(e->inserted, key)) + 1;
                 g_hash_table_insert(e->inserted, g_steal_pointer(&key), GUINT_TO_POINTER(position));
         }
-        r = tpfw_ruleset_add_rule(e->rs, e->ipv, table, chain, (*e->next_priority)++,
-                                  (const char *const *)argv->pdata, mode, position);
+        r = tpfw_ruleset_add_rule(e->rs, e->ipv, table, chain, (*e->next_priority)++, argv, mode,
+                                  position);
         if (r < 0)
                 e->error = r;
 }

@@ -3,14 +3,36 @@
 
 #include <tproxy-firewalld/args.h>
 
+#include "hash.h"
+#include "ruleset-private.h"
 #include "util.h"
+
+/*
+ * A set of the items of a GPtrArray (chains or rules) by identity: open addressing over indexes
+ * into the array, with each item's hash kept, so that growing, copying and comparing sets hash
+ * nothing again. String keys built per item and hashed a byte at a time were a third of a no-op
+ * install.
+ */
+typedef struct KeySlot {
+        uint32_t hash;
+        uint32_t index; /* into the array, plus one; 0: empty */
+} KeySlot;
+
+typedef struct KeySet {
+        KeySlot *slots; /* NULL until the first item */
+        uint32_t mask;  /* number of slots minus one */
+        uint32_t n;
+} KeySet;
+
+typedef bool (*KeyEqualFn)(const void *a, const void *b);
 
 struct TpfwRuleset {
         GPtrArray *chains; /* TpfwChain*, declaration order */
         GPtrArray *rules;  /* TpfwRule*, emission order */
-        GHashTable *chain_keys;
-        GHashTable *rule_keys; /* rebuilt lazily: priorities and argv may be changed in place */
+        KeySet chain_keys;
+        KeySet rule_keys; /* rebuilt lazily: priorities and argv may be changed in place */
         bool rule_keys_dirty;
+        bool rules_distinct; /* no two rules are equal: a copy needs no look-ups */
 };
 
 const char *tpfw_ipv_name(TpfwIpv ipv)
@@ -29,6 +51,119 @@ int tpfw_ipv_from_name(const char *name, TpfwIpv *ret_ipv)
         else
                 return -EINVAL;
         return 0;
+}
+
+static void keyset_clear(KeySet *ks)
+{
+        g_free(ks->slots);
+        *ks = (KeySet){0};
+}
+
+static void keyset_copy(KeySet *dst, const KeySet *src)
+{
+        *dst = *src;
+        if (src->slots)
+                dst->slots = g_memdup2(src->slots, ((size_t)src->mask + 1) * sizeof(KeySlot));
+}
+
+/* Stores an item that is not there yet; there must be room. */
+static void keyset_put(KeySet *ks, uint32_t hash, uint32_t index1)
+{
+        uint32_t i = hash & ks->mask;
+
+        while (ks->slots[i].index)
+                i = (i + 1) & ks->mask;
+        ks->slots[i] = (KeySlot){hash, index1};
+        ks->n++;
+}
+
+/* Makes room for n items, keeping the set at most half full. */
+static void keyset_reserve(KeySet *ks, size_t n)
+{
+        KeySet old = *ks;
+        size_t size = 8;
+
+        if (ks->slots && 2 * n <= (size_t)ks->mask + 1)
+                return;
+        while (size < 2 * n)
+                size *= 2;
+        ks->slots = g_new0(KeySlot, size);
+        ks->mask = (uint32_t)(size - 1);
+        ks->n = 0;
+        for (size_t i = 0; old.slots && i <= old.mask; i++)
+                if (old.slots[i].index)
+                        keyset_put(ks, old.slots[i].hash, old.slots[i].index);
+        g_free(old.slots);
+}
+
+/* The index in items of the item equal to key, or -1. */
+static long keyset_find(const KeySet *ks, const GPtrArray *items, KeyEqualFn eq, const void *key,
+                        uint32_t hash)
+{
+        if (!ks->slots)
+                return -1;
+        for (uint32_t i = hash & ks->mask; ks->slots[i].index; i = (i + 1) & ks->mask)
+                if (ks->slots[i].hash == hash && eq(items->pdata[ks->slots[i].index - 1], key))
+                        return (long)ks->slots[i].index - 1;
+        return -1;
+}
+
+/* Adds the item at index (key is, or equals, items->pdata[index]); false when an equal item is
+ * there already. */
+static bool keyset_add(KeySet *ks, const GPtrArray *items, KeyEqualFn eq, const void *key,
+                       uint32_t hash, size_t index)
+{
+        if (keyset_find(ks, items, eq, key, hash) >= 0)
+                return false;
+        keyset_reserve(ks, (size_t)ks->n + 1);
+        keyset_put(ks, hash, (uint32_t)index + 1);
+        return true;
+}
+
+/* ---- identity of chains and rules ---- */
+
+static uint32_t chain_hash(const TpfwChain *c)
+{
+        uint64_t h = tpfw_hash_mix(TPFW_HASH_SEED, (uint64_t)c->ipv);
+
+        h = tpfw_hash_str(h, c->table);
+        return tpfw_hash_fold(tpfw_hash_str(h, c->chain));
+}
+
+static bool chain_equal(const void *pa, const void *pb)
+{
+        const TpfwChain *a = pa, *b = pb;
+
+        return a->ipv == b->ipv && strcmp(a->chain, b->chain) == 0 &&
+               strcmp(a->table, b->table) == 0;
+}
+
+static uint32_t rule_hash(const TpfwRule *r)
+{
+        uint64_t h = tpfw_hash_mix(TPFW_HASH_SEED, (uint64_t)r->ipv << 32 | (uint32_t)r->priority);
+
+        h = tpfw_hash_str(h, r->table);
+        h = tpfw_hash_str(h, r->chain);
+        for (char **a = r->argv; a && *a; a++)
+                h = tpfw_hash_str(h, *a);
+        return tpfw_hash_fold(h);
+}
+
+/* (ipv, table, chain, priority, argv): what firewalld tells rules apart by. */
+static bool rule_equal(const void *pa, const void *pb)
+{
+        const TpfwRule *a = pa, *b = pb;
+        size_t i;
+
+        if (a->ipv != b->ipv || a->priority != b->priority || strcmp(a->chain, b->chain) != 0 ||
+            strcmp(a->table, b->table) != 0)
+                return false;
+        if (!a->argv || !b->argv)
+                return a->argv == b->argv;
+        for (i = 0; a->argv[i] && b->argv[i]; i++)
+                if (strcmp(a->argv[i], b->argv[i]) != 0)
+                        return false;
+        return !a->argv[i] && !b->argv[i];
 }
 
 static void chain_free(void *p)
@@ -56,8 +191,7 @@ TpfwRuleset *tpfw_ruleset_new(void)
 
         rs->chains = g_ptr_array_new_with_free_func(chain_free);
         rs->rules = g_ptr_array_new_with_free_func(rule_free);
-        rs->chain_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        rs->rule_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        rs->rules_distinct = true;
         return rs;
 }
 
@@ -67,55 +201,10 @@ TpfwRuleset *tpfw_ruleset_free(TpfwRuleset *rs)
                 return NULL;
         g_ptr_array_unref(rs->chains);
         g_ptr_array_unref(rs->rules);
-        g_hash_table_unref(rs->chain_keys);
-        g_hash_table_unref(rs->rule_keys);
+        keyset_clear(&rs->chain_keys);
+        keyset_clear(&rs->rule_keys);
         g_free(rs);
         return NULL;
-}
-
-/* Appends v in decimal, then sep. By hand: printf made key building a third of the
- * instructions of a no-op install. */
-static void append_decimal(GString *s, unsigned long v, char sep)
-{
-        char digits[24];
-        char *d = digits + sizeof(digits);
-
-        *--d = sep;
-        do
-                *--d = (char)('0' + v % 10);
-        while ((v /= 10) > 0);
-        g_string_append_len(s, d, (gssize)(digits + sizeof(digits) - d));
-}
-
-/* Length-prefixed fields make the key injective whatever bytes the strings hold. */
-static void key_add(GString *s, const char *field)
-{
-        append_decimal(s, strlen(field), ':');
-        g_string_append(s, field);
-}
-
-static char *chain_key(TpfwIpv ipv, const char *table, const char *chain)
-{
-        GString *s = g_string_new(tpfw_ipv_name(ipv));
-
-        key_add(s, table);
-        key_add(s, chain);
-        return g_string_free(s, FALSE);
-}
-
-static char *rule_key(const TpfwRule *r)
-{
-        GString *s = g_string_new(tpfw_ipv_name(r->ipv));
-
-        key_add(s, r->table);
-        key_add(s, r->chain);
-        if (r->priority < 0)
-                g_string_append_c(s, '-');
-        /* long holds -INT_MIN */
-        append_decimal(s, (unsigned long)labs((long)r->priority), '|');
-        for (char **a = r->argv; *a; a++)
-                key_add(s, *a);
-        return g_string_free(s, FALSE);
 }
 
 static void rule_keys_refresh(const TpfwRuleset *rs_const)
@@ -124,18 +213,26 @@ static void rule_keys_refresh(const TpfwRuleset *rs_const)
 
         if (!rs->rule_keys_dirty)
                 return;
-        g_hash_table_remove_all(rs->rule_keys);
-        for (guint i = 0; i < rs->rules->len; i++)
-                g_hash_table_add(rs->rule_keys, rule_key(rs->rules->pdata[i]));
+        if (rs->rule_keys.slots)
+                memset(rs->rule_keys.slots, 0, ((size_t)rs->rule_keys.mask + 1) * sizeof(KeySlot));
+        rs->rule_keys.n = 0;
+        keyset_reserve(&rs->rule_keys, rs->rules->len);
+        /* an equal rule further on is not in the set, as if add_rule had refused it */
+        for (guint i = 0; i < rs->rules->len; i++) {
+                const TpfwRule *r = rs->rules->pdata[i];
+                (void)keyset_add(&rs->rule_keys, rs->rules, rule_equal, r, rule_hash(r), i);
+        }
         rs->rule_keys_dirty = false;
+        rs->rules_distinct = rs->rule_keys.n == rs->rules->len;
 }
 
 int tpfw_ruleset_add_chain(TpfwRuleset *rs, TpfwIpv ipv, const char *table, const char *chain)
 {
+        const TpfwChain key = {ipv, (char *)table, (char *)chain};
         TpfwChain *c;
-        char *key = chain_key(ipv, table, chain);
 
-        if (!g_hash_table_add(rs->chain_keys, key))
+        if (!keyset_add(&rs->chain_keys, rs->chains, chain_equal, &key, chain_hash(&key),
+                        rs->chains->len))
                 return -EEXIST;
         c = g_new0(TpfwChain, 1);
         c->ipv = ipv;
@@ -145,26 +242,39 @@ int tpfw_ruleset_add_chain(TpfwRuleset *rs, TpfwIpv ipv, const char *table, cons
         return 0;
 }
 
-int tpfw_ruleset_add_rule(TpfwRuleset *rs, TpfwIpv ipv, const char *table, const char *chain,
-                          int priority, const char *const *argv, TpfwRuleMode mode,
-                          unsigned position)
+static TpfwRule *rule_new(TpfwIpv ipv, const char *table, const char *chain, int priority,
+                          const char *const *argv, TpfwRuleMode mode, unsigned position)
 {
-        static const char *const empty[] = {NULL};
-        TpfwRule *r = g_new0(TpfwRule, 1);
+        TpfwRule *r = g_new(TpfwRule, 1);
 
         r->ipv = ipv;
         r->table = g_strdup(table);
         r->chain = g_strdup(chain);
         r->priority = priority;
-        r->argv = g_strdupv((char **)(argv ? argv : empty));
+        r->argv = g_strdupv((char **)argv);
         r->mode = mode;
         r->position = position;
+        return r;
+}
+
+int tpfw_ruleset_add_rule(TpfwRuleset *rs, TpfwIpv ipv, const char *table, const char *chain,
+                          int priority, const char *const *argv, TpfwRuleMode mode,
+                          unsigned position)
+{
+        static const char *const empty[] = {NULL};
+        /* looked up before anything is copied */
+        const TpfwRule key = {.ipv = ipv,
+                              .table = (char *)table,
+                              .chain = (char *)chain,
+                              .priority = priority,
+                              .argv = (char **)(argv ? argv : empty)};
+
         rule_keys_refresh(rs);
-        if (!g_hash_table_add(rs->rule_keys, rule_key(r))) {
-                rule_free(r);
+        if (!keyset_add(&rs->rule_keys, rs->rules, rule_equal, &key, rule_hash(&key),
+                        rs->rules->len))
                 return -EEXIST;
-        }
-        g_ptr_array_add(rs->rules, r);
+        g_ptr_array_add(rs->rules, rule_new(ipv, table, chain, priority,
+                                            (const char *const *)key.argv, mode, position));
         return 0;
 }
 
@@ -172,15 +282,36 @@ TpfwRuleset *tpfw_ruleset_copy(const TpfwRuleset *rs)
 {
         TpfwRuleset *copy = tpfw_ruleset_new();
 
+        /* chains are never changed in place: their set carries over as it is */
         for (guint i = 0; i < rs->chains->len; i++) {
                 const TpfwChain *c = rs->chains->pdata[i];
-                tpfw_ruleset_add_chain(copy, c->ipv, c->table, c->chain);
+                TpfwChain *d = g_new0(TpfwChain, 1);
+
+                d->ipv = c->ipv;
+                d->table = g_strdup(c->table);
+                d->chain = g_strdup(c->chain);
+                g_ptr_array_add(copy->chains, d);
+        }
+        keyset_copy(&copy->chain_keys, &rs->chain_keys);
+        if (!rs->rules_distinct) {
+                /* the first of equal rules wins, as in add_rule */
+                for (guint i = 0; i < rs->rules->len; i++) {
+                        const TpfwRule *r = rs->rules->pdata[i];
+                        tpfw_ruleset_add_rule(copy, r->ipv, r->table, r->chain, r->priority,
+                                              (const char *const *)r->argv, r->mode, r->position);
+                }
+                return copy;
         }
         for (guint i = 0; i < rs->rules->len; i++) {
                 const TpfwRule *r = rs->rules->pdata[i];
-                tpfw_ruleset_add_rule(copy, r->ipv, r->table, r->chain, r->priority,
-                                      (const char *const *)r->argv, r->mode, r->position);
+                g_ptr_array_add(copy->rules,
+                                rule_new(r->ipv, r->table, r->chain, r->priority,
+                                         (const char *const *)r->argv, r->mode, r->position));
         }
+        if (rs->rule_keys_dirty)
+                copy->rule_keys_dirty = true; /* built when first needed, as for rs */
+        else
+                keyset_copy(&copy->rule_keys, &rs->rule_keys);
         return copy;
 }
 
@@ -209,15 +340,37 @@ TpfwRule *tpfw_ruleset_rule_mut(TpfwRuleset *rs, size_t i)
         if (i >= rs->rules->len)
                 return NULL;
         rs->rule_keys_dirty = true;
+        rs->rules_distinct = false; /* the caller may make two rules equal */
         return rs->rules->pdata[i];
+}
+
+/* GHashTables keyed by (ipv, table, chain): TpfwChains that borrow the names (free with g_free). */
+static guint chain_key_hash(gconstpointer p)
+{
+        return chain_hash(p);
+}
+
+static gboolean chain_key_equal(gconstpointer a, gconstpointer b)
+{
+        return chain_equal(a, b);
+}
+
+static GHashTable *chain_key_table(GDestroyNotify value_free)
+{
+        return g_hash_table_new_full(chain_key_hash, chain_key_equal, g_free, value_free);
+}
+
+static TpfwChain *chain_key(TpfwIpv ipv, const char *table, const char *chain)
+{
+        return g_memdup2(&(TpfwChain){ipv, (char *)table, (char *)chain}, sizeof(TpfwChain));
 }
 
 bool tpfw_ruleset_has_chain(const TpfwRuleset *rs, TpfwIpv ipv, const char *table,
                             const char *chain)
 {
-        g_autofree char *key = chain_key(ipv, table, chain);
+        const TpfwChain key = {ipv, (char *)table, (char *)chain};
 
-        return g_hash_table_contains(rs->chain_keys, key);
+        return keyset_find(&rs->chain_keys, rs->chains, chain_equal, &key, chain_hash(&key)) >= 0;
 }
 
 bool tpfw_ruleset_has_ipv(const TpfwRuleset *rs, TpfwIpv ipv)
@@ -297,7 +450,7 @@ static int order_cmp(const void *pa, const void *pb)
 
 const TpfwRule **tpfw_ruleset_direct_order(const TpfwRuleset *rs)
 {
-        g_autoptr(GHashTable) ranks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GHashTable) ranks = chain_key_table(NULL);
         size_t n = rs->rules->len, next_rank = 100;
         OrderItem *items = g_new0(OrderItem, n ? n : 1);
         const TpfwRule **out = g_new0(const TpfwRule *, n + 1);
@@ -318,12 +471,13 @@ const TpfwRule **tpfw_ruleset_direct_order(const TpfwRuleset *rs)
                 if (b >= 0 && tpfw_is_builtin_chain(r->table, r->chain)) {
                         items[i].chain_rank = (size_t)b;
                 } else {
-                        g_autofree char *key = chain_key(r->ipv, r->table, r->chain);
+                        const TpfwChain key = {r->ipv, r->table, r->chain};
                         gpointer v;
 
-                        if (!g_hash_table_lookup_extended(ranks, key, NULL, &v)) {
+                        if (!g_hash_table_lookup_extended(ranks, &key, NULL, &v)) {
                                 v = GSIZE_TO_POINTER(next_rank++);
-                                g_hash_table_insert(ranks, g_steal_pointer(&key), v);
+                                g_hash_table_insert(ranks, chain_key(r->ipv, r->table, r->chain),
+                                                    v);
                         }
                         items[i].chain_rank = GPOINTER_TO_SIZE(v);
                 }
@@ -335,44 +489,48 @@ const TpfwRule **tpfw_ruleset_direct_order(const TpfwRuleset *rs)
         return out;
 }
 
+/* True when every item of a's set has an equal one in b's (the hashes are a's, kept). */
+static bool keyset_subset(const KeySet *a, const GPtrArray *a_items, const KeySet *b,
+                          const GPtrArray *b_items, KeyEqualFn eq)
+{
+        for (size_t i = 0; a->slots && i <= a->mask; i++) {
+                const KeySlot *s = &a->slots[i];
+
+                if (s->index &&
+                    keyset_find(b, b_items, eq, a_items->pdata[s->index - 1], s->hash) < 0)
+                        return false;
+        }
+        return true;
+}
+
 bool tpfw_ruleset_equal(const TpfwRuleset *a, const TpfwRuleset *b)
 {
-        GHashTableIter it;
-        gpointer key;
-
         if (a->chains->len != b->chains->len || a->rules->len != b->rules->len)
                 return false;
-        g_hash_table_iter_init(&it, a->chain_keys);
-        while (g_hash_table_iter_next(&it, &key, NULL))
-                if (!g_hash_table_contains(b->chain_keys, key))
-                        return false;
+        if (!keyset_subset(&a->chain_keys, a->chains, &b->chain_keys, b->chains, chain_equal))
+                return false;
         rule_keys_refresh(a);
         rule_keys_refresh(b);
-        if (g_hash_table_size(a->rule_keys) != g_hash_table_size(b->rule_keys))
+        if (a->rule_keys.n != b->rule_keys.n)
                 return false;
-        g_hash_table_iter_init(&it, a->rule_keys);
-        while (g_hash_table_iter_next(&it, &key, NULL))
-                if (!g_hash_table_contains(b->rule_keys, key))
-                        return false;
-        return true;
+        return keyset_subset(&a->rule_keys, a->rules, &b->rule_keys, b->rules, rule_equal);
 }
 
 int tpfw_ruleset_assign_priorities(TpfwRuleset *rs, TpfwDiag *diag)
 {
         /* per (ipv, table, chain): the live order as a list of rules */
-        g_autoptr(GHashTable) chains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                                             (GDestroyNotify)g_ptr_array_unref);
-        g_autoptr(GPtrArray) order = g_ptr_array_new(); /* keys in first-seen order */
+        g_autoptr(GHashTable) chains = chain_key_table((GDestroyNotify)g_ptr_array_unref);
+        g_autoptr(GPtrArray) order = g_ptr_array_new(); /* the lists in first-seen order */
 
         for (guint i = 0; i < rs->rules->len; i++) {
                 TpfwRule *r = rs->rules->pdata[i];
-                g_autofree char *key = chain_key(r->ipv, r->table, r->chain);
-                GPtrArray *live = g_hash_table_lookup(chains, key);
+                const TpfwChain key = {r->ipv, r->table, r->chain};
+                GPtrArray *live = g_hash_table_lookup(chains, &key);
 
                 if (!live) {
                         live = g_ptr_array_new();
-                        g_ptr_array_add(order, key);
-                        g_hash_table_insert(chains, g_steal_pointer(&key), live);
+                        g_ptr_array_add(order, live);
+                        g_hash_table_insert(chains, chain_key(r->ipv, r->table, r->chain), live);
                 }
                 if (r->mode == TPFW_RULE_INSERT) {
                         unsigned pos = r->position ? r->position : 1;
@@ -389,7 +547,7 @@ int tpfw_ruleset_assign_priorities(TpfwRuleset *rs, TpfwDiag *diag)
                 }
         }
         for (guint c = 0; c < order->len; c++) {
-                GPtrArray *live = g_hash_table_lookup(chains, order->pdata[c]);
+                GPtrArray *live = order->pdata[c];
                 TpfwRule *first = live->pdata[0];
 
                 if (tpfw_is_builtin_chain(first->table, first->chain)) {
@@ -407,6 +565,8 @@ int tpfw_ruleset_assign_priorities(TpfwRuleset *rs, TpfwDiag *diag)
                 }
         }
         rs->rule_keys_dirty = true;
+        /* the rules of a chain now have distinct priorities */
+        rs->rules_distinct = true;
         return 0;
 }
 
@@ -429,33 +589,49 @@ bool tpfw_owner_name_is_valid(const char *name)
         return true;
 }
 
-/* The owner in a comment value "tproxy-firewalld/<owner>[ text]", or NULL. */
-static char *comment_owner(const char *value, const char **ret_rest)
+/* tpfw_owner_name_is_valid() of the n bytes at name. */
+static bool owner_name_valid_len(const char *name, size_t n)
 {
-        g_autofree char *name = NULL;
-        const char *o, *end;
-
-        if (!g_str_has_prefix(value, TPFW_OWNER_TAG_PREFIX))
-                return NULL;
-        o = value + strlen(TPFW_OWNER_TAG_PREFIX);
-        end = strchr(o, ' ');
-        if (!end)
-                end = o + strlen(o);
-        name = g_strndup(o, (gsize)(end - o));
-        /* "tproxy-firewalld/Foo=1" is no tag: list-owners must never name an owner that the
-         * tool refuses to install or uninstall. */
-        if (!tpfw_owner_name_is_valid(name))
-                return NULL;
-        if (ret_rest)
-                *ret_rest = *end ? end + 1 : end;
-        return g_steal_pointer(&name);
+        if (n == 0 || n > TPFW_OWNER_MAX ||
+            (!g_ascii_islower(name[0]) && !g_ascii_isdigit(name[0])))
+                return false;
+        for (size_t i = 1; i < n; i++) {
+                char c = name[i];
+                if (!g_ascii_islower(c) && !g_ascii_isdigit(c) && c != '.' && c != '_' && c != '-')
+                        return false;
+        }
+        return true;
 }
 
-char *tpfw_argv_owner(const char *const *argv)
+/*
+ * Where the owner of a comment value "tproxy-firewalld/<owner>[ text]" starts, or NULL; its length
+ * goes to *ret_len and the text after it to *ret_rest (optional).
+ */
+static const char *comment_owner_span(const char *value, size_t *ret_len, const char **ret_rest)
+{
+        const size_t plen = sizeof(TPFW_OWNER_TAG_PREFIX) - 1;
+        const char *o, *end;
+
+        if (strncmp(value, TPFW_OWNER_TAG_PREFIX, plen) != 0)
+                return NULL;
+        o = value + plen;
+        end = strchrnul(o, ' ');
+        /* "tproxy-firewalld/Foo=1" is no tag: list-owners must never name an owner that the
+         * tool refuses to install or uninstall. */
+        if (!owner_name_valid_len(o, (size_t)(end - o)))
+                return NULL;
+        *ret_len = (size_t)(end - o);
+        if (ret_rest)
+                *ret_rest = *end ? end + 1 : end;
+        return o;
+}
+
+/* The first "--comment VALUE" of argv whose VALUE carries an owner tag: the owner's span. */
+static const char *argv_owner_span(const char *const *argv, size_t *ret_len)
 {
         for (size_t i = 0; argv && argv[i]; i++) {
                 if (strcmp(argv[i], "--comment") == 0 && argv[i + 1]) {
-                        char *o = comment_owner(argv[i + 1], NULL);
+                        const char *o = comment_owner_span(argv[i + 1], ret_len, NULL);
                         if (o)
                                 return o;
                 }
@@ -463,11 +639,27 @@ char *tpfw_argv_owner(const char *const *argv)
         return NULL;
 }
 
+char *tpfw_argv_owner(const char *const *argv)
+{
+        size_t n;
+        const char *o = argv_owner_span(argv, &n);
+
+        return o ? g_strndup(o, n) : NULL;
+}
+
 bool tpfw_argv_has_owner(const char *const *argv, const char *owner)
 {
-        g_autofree char *o = tpfw_argv_owner(argv);
+        size_t n;
+        const char *o = argv_owner_span(argv, &n);
 
-        return o && owner && strcmp(o, owner) == 0;
+        return o && owner && strncmp(o, owner, n) == 0 && owner[n] == '\0';
+}
+
+/* "-m comment" or "--match comment" at argv[i]. */
+static bool is_comment_match(const char *const *argv, size_t i)
+{
+        return (strcmp(argv[i], "-m") == 0 || strcmp(argv[i], "--match") == 0) && argv[i + 1] &&
+               strcmp(argv[i + 1], "comment") == 0;
 }
 
 /*
@@ -480,8 +672,7 @@ static char **strip_comment(const char *const *argv, char **ret_text)
         char *text = NULL;
 
         for (size_t i = 0; argv && argv[i]; i++) {
-                if ((strcmp(argv[i], "-m") == 0 || strcmp(argv[i], "--match") == 0) &&
-                    argv[i + 1] && strcmp(argv[i + 1], "comment") == 0) {
+                if (is_comment_match(argv, i)) {
                         i++;
                         while (argv[i + 1] && strcmp(argv[i + 1], "--comment") == 0 &&
                                argv[i + 2]) {
@@ -506,59 +697,123 @@ char **tpfw_argv_strip_comment(const char *const *argv)
         return strip_comment(argv, NULL);
 }
 
-char **tpfw_argv_tag(const char *const *argv, const char *owner)
+/* "tproxy-firewalld/<owner>[ DESC]", DESC cut so the whole fits TPFW_COMMENT_MAX bytes. */
+static char *tag_comment(const char *owner, const char *desc)
 {
-        g_autofree char *text = NULL;
-        g_autofree char *comment = NULL;
-        char **rest = strip_comment(argv, &text);
-        const char *desc = text;
-        GPtrArray *out;
-        size_t taglen;
+        const size_t plen = sizeof(TPFW_OWNER_TAG_PREFIX) - 1;
+        size_t olen = strlen(owner), taglen = plen + olen, n = 0;
+        bool with_desc = desc && *desc && taglen + 1 < TPFW_COMMENT_MAX;
+        char *comment, *p;
 
-        if (text) {
-                const char *after;
-                g_autofree char *old = comment_owner(text, &after);
-                if (old)
-                        desc = after;
-        }
-        comment = g_strconcat(TPFW_OWNER_TAG_PREFIX, owner, NULL);
-        taglen = strlen(comment);
-        if (desc && *desc && taglen + 1 < TPFW_COMMENT_MAX) {
-                size_t room = TPFW_COMMENT_MAX - taglen - 1, n = strlen(desc);
+        if (with_desc) {
+                size_t room = TPFW_COMMENT_MAX - taglen - 1;
+
+                n = strlen(desc);
                 if (n > room) {
                         n = room;
                         /* never cut inside a UTF-8 sequence */
                         while (n > 0 && ((unsigned char)desc[n] & 0xC0) == 0x80)
                                 n--;
                 }
-                char *full = g_strdup_printf("%s %.*s", comment, (int)n, desc);
-                g_free(comment);
-                comment = full;
         }
-        out = g_ptr_array_new();
-        g_ptr_array_add(out, g_strdup("-m"));
-        g_ptr_array_add(out, g_strdup("comment"));
-        g_ptr_array_add(out, g_strdup("--comment"));
-        g_ptr_array_add(out, g_steal_pointer(&comment));
-        for (char **a = rest; *a; a++)
-                g_ptr_array_add(out, *a);
-        g_free(rest); /* strings moved */
-        g_ptr_array_add(out, NULL);
-        return (char **)g_ptr_array_free(out, FALSE);
+        p = comment = g_malloc(taglen + (with_desc ? 1 + n : 0) + 1);
+        p = mempcpy(p, TPFW_OWNER_TAG_PREFIX, plen);
+        p = mempcpy(p, owner, olen);
+        if (with_desc) {
+                *p++ = ' ';
+                p = mempcpy(p, desc, n);
+        }
+        *p = '\0';
+        return comment;
+}
+
+/*
+ * tpfw_argv_tag(). With take, argv is consumed: its strings move into the result (or are freed)
+ * instead of being copied.
+ */
+static char **argv_tag(char **argv, const char *owner, bool take)
+{
+        size_t n = argv ? g_strv_length(argv) : 0, w = 4;
+        const char *text = NULL, *desc;
+        char **out;
+
+        /* A rule that starts with its only comment match, as generated ones do: the result
+         * differs in the comment text alone, so the array is kept. */
+        if (take && n >= 4 && strcmp(argv[0], "-m") == 0 && strcmp(argv[1], "comment") == 0 &&
+            strcmp(argv[2], "--comment") == 0 && !(n >= 6 && strcmp(argv[4], "--comment") == 0)) {
+                bool other = false;
+
+                for (size_t i = 4; i < n && !other; i++)
+                        other = is_comment_match((const char *const *)argv, i);
+                if (!other) {
+                        const char *after;
+                        size_t len;
+                        char *comment;
+
+                        desc = comment_owner_span(argv[3], &len, &after) ? after : argv[3];
+                        comment = tag_comment(owner, desc);
+                        g_free(argv[3]);
+                        argv[3] = comment;
+                        return argv;
+                }
+        }
+        out = g_new(char *, n + 5);
+
+        for (size_t i = 0; i < n; i++) {
+                if (is_comment_match((const char *const *)argv, i)) {
+                        if (take) {
+                                g_free(argv[i]);
+                                g_free(argv[i + 1]);
+                        }
+                        i++;
+                        while (argv[i + 1] && strcmp(argv[i + 1], "--comment") == 0 &&
+                               argv[i + 2]) {
+                                if (take)
+                                        g_free(argv[i + 1]);
+                                if (!text)
+                                        text = argv[i + 2];
+                                else if (take)
+                                        g_free(argv[i + 2]);
+                                i += 2;
+                        }
+                        continue;
+                }
+                out[w++] = take ? argv[i] : g_strdup(argv[i]);
+        }
+        out[w] = NULL;
+        desc = text;
+        if (text) {
+                const char *after;
+                size_t len;
+
+                if (comment_owner_span(text, &len, &after))
+                        desc = after;
+        }
+        out[0] = g_strdup("-m");
+        out[1] = g_strdup("comment");
+        out[2] = g_strdup("--comment");
+        out[3] = tag_comment(owner, desc);
+        if (take) {
+                g_free((char *)text);
+                g_free(argv);
+        }
+        return out;
+}
+
+char **tpfw_argv_tag(const char *const *argv, const char *owner)
+{
+        return argv_tag((char **)argv, owner, false);
 }
 
 int tpfw_ruleset_tag(TpfwRuleset *rs, const char *owner)
 {
         for (guint i = 0; i < rs->rules->len; i++) {
                 TpfwRule *r = rs->rules->pdata[i];
-                char **tagged = tpfw_argv_tag((const char *const *)r->argv, owner);
 
-                if (!tagged)
-                        return -ENOMEM;
-                g_strfreev(r->argv);
-                r->argv = tagged;
+                r->argv = argv_tag(r->argv, owner, true);
         }
         rs->rule_keys_dirty = true;
+        rs->rules_distinct = false; /* rules that differed only in their comments are now equal */
         return 0;
 }
 
@@ -571,8 +826,8 @@ static bool is_jump(const char *a)
 TpfwRuleset *tpfw_ruleset_owner_subset(const TpfwRuleset *all, const char *owner)
 {
         TpfwRuleset *mine = tpfw_ruleset_new();
-        g_autoptr(GHashTable) others = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        g_autoptr(GHashTable) own = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GHashTable) others = chain_key_table(NULL);
+        g_autoptr(GHashTable) own = chain_key_table(NULL);
 
         for (guint i = 0; i < all->rules->len; i++) {
                 const TpfwRule *r = all->rules->pdata[i];
@@ -589,9 +844,7 @@ TpfwRuleset *tpfw_ruleset_owner_subset(const TpfwRuleset *all, const char *owner
         }
         for (guint i = 0; i < all->chains->len; i++) {
                 const TpfwChain *c = all->chains->pdata[i];
-                g_autofree char *key = chain_key(c->ipv, c->table, c->chain);
-
-                if (g_hash_table_contains(own, key) && !g_hash_table_contains(others, key))
+                if (g_hash_table_contains(own, c) && !g_hash_table_contains(others, c))
                         tpfw_ruleset_add_chain(mine, c->ipv, c->table, c->chain);
         }
         return mine;
@@ -609,12 +862,27 @@ static TpfwRuleset *only_in(const TpfwRuleset *a, const TpfwRuleset *b)
         }
         for (guint i = 0; i < a->rules->len; i++) {
                 const TpfwRule *r = a->rules->pdata[i];
-                g_autofree char *key = rule_key(r);
-                if (!g_hash_table_contains(b->rule_keys, key))
+                if (keyset_find(&b->rule_keys, b->rules, rule_equal, r, rule_hash(r)) < 0)
                         tpfw_ruleset_add_rule(out, r->ipv, r->table, r->chain, r->priority,
                                               (const char *const *)r->argv, r->mode, r->position);
         }
         return out;
+}
+
+size_t tpfw_ruleset_count_missing(const TpfwRuleset *a, const TpfwRuleset *b)
+{
+        size_t n = 0;
+
+        for (guint i = 0; i < a->chains->len; i++) {
+                const TpfwChain *c = a->chains->pdata[i];
+                n += keyset_find(&b->chain_keys, b->chains, chain_equal, c, chain_hash(c)) < 0;
+        }
+        rule_keys_refresh(b);
+        for (guint i = 0; i < a->rules->len; i++) {
+                const TpfwRule *r = a->rules->pdata[i];
+                n += keyset_find(&b->rule_keys, b->rules, rule_equal, r, rule_hash(r)) < 0;
+        }
+        return n;
 }
 
 void tpfw_ruleset_diff(const TpfwRuleset *a, const TpfwRuleset *b, TpfwRuleset **ret_only_a,

@@ -6,6 +6,9 @@
 #include <tproxy-firewalld/args.h>
 #include <tproxy-firewalld/ruleset.h>
 
+#include "hash.h"
+#include "ruleset-private.h"
+
 static void add(TpfwRuleset *rs, TpfwIpv ipv, const char *table, const char *chain,
                 TpfwRuleMode mode, unsigned pos, const char *args)
 {
@@ -271,6 +274,155 @@ static void test_builtin_chains(void **state)
         assert_false(tpfw_is_known_table("broute"));
 }
 
+/* The key hash: equal bytes hash equal wherever they sit, and it reads only the bytes it is given
+ * (exact-size copies: ASan and valgrind catch an overread). */
+static void test_hash(void **state)
+{
+        const char text[] = "-m comment --comment 'kuma/mesh/transparent/proxy/redirect' -p tcp";
+        GHashTable *seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+        GPtrArray *keep = g_ptr_array_new_with_free_func(g_free);
+
+        for (size_t n = 0; n <= sizeof(text) - 1; n++) {
+                uint64_t h = tpfw_hash_bytes(TPFW_HASH_SEED, text, n);
+                char buf[sizeof(text) + 8];
+
+                for (size_t off = 1; off < 8; off++) {
+                        memcpy(buf + off, text, n);
+                        assert_true(tpfw_hash_bytes(TPFW_HASH_SEED, buf + off, n) == h);
+                }
+                {
+                        char *exact = g_memdup2(text, n ? n : 1);
+                        assert_true(tpfw_hash_bytes(TPFW_HASH_SEED, exact, n) == h);
+                        g_free(exact);
+                }
+                /* every prefix, and every one-byte change of it, hashes differently */
+                g_ptr_array_add(keep, g_memdup2(&h, sizeof(h)));
+                assert_true(g_hash_table_add(seen, keep->pdata[keep->len - 1]));
+                for (size_t i = 0; i < n; i++) {
+                        memcpy(buf, text, n);
+                        buf[i] ^= 0x20;
+                        h = tpfw_hash_bytes(TPFW_HASH_SEED, buf, n);
+                        g_ptr_array_add(keep, g_memdup2(&h, sizeof(h)));
+                        assert_true(g_hash_table_add(seen, keep->pdata[keep->len - 1]));
+                }
+        }
+        assert_true(tpfw_hash_str(TPFW_HASH_SEED, "nat") ==
+                    tpfw_hash_bytes(TPFW_HASH_SEED, "nat", 3));
+        g_hash_table_unref(seen);
+        g_ptr_array_unref(keep);
+}
+
+/* Copies carry the key sets over (or rebuild them) so that look-ups still find every rule. */
+static void test_copy_and_equal(void **state)
+{
+        TpfwRuleset *rs = tpfw_ruleset_new(), *copy, *copy2;
+        char chain[32], port[16];
+
+        /* enough rules and chains for the sets to grow several times */
+        for (int i = 0; i < 300; i++) {
+                const char *argv[] = {"-p", "tcp", "--dport", port, "-j", chain, NULL};
+
+                g_snprintf(chain, sizeof(chain), "C%d", i % 37);
+                g_snprintf(port, sizeof(port), "%d", i);
+                assert_int_equal(tpfw_ruleset_add_rule(rs, i % 2 ? TPFW_IPV6 : TPFW_IPV4, "nat",
+                                                       chain, i, argv, 0, 0),
+                                 0);
+                if (i < 37)
+                        assert_int_equal(tpfw_ruleset_add_chain(rs, TPFW_IPV4, "nat", chain), 0);
+        }
+        copy = tpfw_ruleset_copy(rs);
+        assert_true(tpfw_ruleset_equal(rs, copy));
+        assert_true(tpfw_ruleset_equal(copy, rs));
+        assert_true(tpfw_ruleset_has_chain(copy, TPFW_IPV4, "nat", "C36"));
+        assert_false(tpfw_ruleset_has_chain(copy, TPFW_IPV6, "nat", "C36"));
+        assert_int_equal(tpfw_ruleset_add_chain(copy, TPFW_IPV4, "nat", "C5"), -EEXIST);
+        for (size_t i = 0; i < tpfw_ruleset_n_rules(rs); i++) {
+                const TpfwRule *r = tpfw_ruleset_rule(rs, i);
+                assert_int_equal(tpfw_ruleset_add_rule(copy, r->ipv, r->table, r->chain,
+                                                       r->priority, (const char *const *)r->argv, 0,
+                                                       0),
+                                 -EEXIST);
+        }
+        assert_int_equal(tpfw_ruleset_count_missing(rs, copy), 0);
+
+        /* a change in place is seen by copies made after it, and by equal */
+        tpfw_ruleset_rule_mut(copy, 7)->priority = 1000;
+        assert_false(tpfw_ruleset_equal(rs, copy));
+        assert_int_equal(tpfw_ruleset_count_missing(rs, copy), 1);
+        assert_int_equal(tpfw_ruleset_count_missing(copy, rs), 1);
+        copy2 = tpfw_ruleset_copy(copy);
+        assert_true(tpfw_ruleset_equal(copy, copy2));
+        assert_false(tpfw_ruleset_equal(rs, copy2));
+        tpfw_ruleset_rule_mut(copy2, 7)->priority = 7;
+        assert_true(tpfw_ruleset_equal(rs, copy2));
+        tpfw_ruleset_free(copy2);
+
+        /* a change that makes two rules equal: a copy keeps the first, as adding them would */
+        tpfw_ruleset_rule_mut(copy, 7)->priority = 9;
+        tpfw_ruleset_rule_mut(copy, 7)->ipv = TPFW_IPV6;
+        g_strfreev(tpfw_ruleset_rule_mut(copy, 7)->argv);
+        tpfw_ruleset_rule_mut(copy, 7)->argv = g_strdupv(tpfw_ruleset_rule(copy, 9)->argv);
+        g_free(tpfw_ruleset_rule_mut(copy, 7)->chain);
+        tpfw_ruleset_rule_mut(copy, 7)->chain = g_strdup(tpfw_ruleset_rule(copy, 9)->chain);
+        copy2 = tpfw_ruleset_copy(copy);
+        assert_int_equal(tpfw_ruleset_n_rules(copy2), 299);
+        assert_ptr_not_equal(tpfw_ruleset_rule(copy2, 7)->argv, tpfw_ruleset_rule(copy, 7)->argv);
+        assert_int_equal(tpfw_ruleset_rule(copy2, 8)->priority, 8);
+        assert_false(tpfw_ruleset_equal(copy, copy2)); /* 300 rules against 299 */
+        tpfw_ruleset_free(copy2);
+        tpfw_ruleset_free(copy);
+        tpfw_ruleset_free(rs);
+}
+
+/* Tagging can make rules equal that differed in their comments only. */
+static void test_tag_ruleset(void **state)
+{
+        TpfwRuleset *rs = tpfw_ruleset_new(), *copy, *want = tpfw_ruleset_new();
+        const char *a[] = {"-m", "comment", "--comment", "tproxy-firewalld/old x", "-j", "A", NULL};
+        const char *b[] = {"-m", "comment", "--comment", "x", "-j", "A", NULL};
+        /* a second comment match later: not the in-place case */
+        const char *c[] = {"-m",        "comment", "--comment", "y", "-m", "comment",
+                           "--comment", "z",       "-j",        "C", NULL};
+        /* two --comment options in one match: the first one's text counts */
+        const char *d[] = {"-m", "comment", "--comment", "p", "--comment", "q", "-j", "D", NULL};
+        const char *tagged_a[] = {"-m", "comment", "--comment", "tproxy-firewalld/kuma x",
+                                  "-j", "A",       NULL};
+        const char *tagged_c[] = {"-m", "comment", "--comment", "tproxy-firewalld/kuma y",
+                                  "-j", "C",       NULL};
+        const char *tagged_d[] = {"-m", "comment", "--comment", "tproxy-firewalld/kuma p",
+                                  "-j", "D",       NULL};
+
+        assert_int_equal(tpfw_ruleset_add_rule(rs, TPFW_IPV4, "nat", "OUTPUT", 1, a, 0, 0), 0);
+        assert_int_equal(tpfw_ruleset_add_rule(rs, TPFW_IPV4, "nat", "OUTPUT", 1, b, 0, 0), 0);
+        assert_int_equal(tpfw_ruleset_add_rule(rs, TPFW_IPV4, "nat", "OUTPUT", 2, c, 0, 0), 0);
+        assert_int_equal(tpfw_ruleset_add_rule(rs, TPFW_IPV4, "nat", "OUTPUT", 3, d, 0, 0), 0);
+        assert_int_equal(tpfw_ruleset_tag(rs, "kuma"), 0);
+        assert_true(tpfw_strv_equal((const char *const *)tpfw_ruleset_rule(rs, 0)->argv, tagged_a));
+        assert_true(tpfw_strv_equal((const char *const *)tpfw_ruleset_rule(rs, 1)->argv, tagged_a));
+        assert_true(tpfw_strv_equal((const char *const *)tpfw_ruleset_rule(rs, 2)->argv, tagged_c));
+        assert_true(tpfw_strv_equal((const char *const *)tpfw_ruleset_rule(rs, 3)->argv, tagged_d));
+        /* the same as tpfw_argv_tag() */
+        for (size_t i = 0; i < 4; i++) {
+                const char *const *src[] = {a, b, c, d};
+                char **t = tpfw_argv_tag(src[i], "kuma");
+                assert_true(tpfw_strv_equal((const char *const *)t,
+                                            (const char *const *)tpfw_ruleset_rule(rs, i)->argv));
+                tpfw_strv_free(t);
+        }
+        assert_int_equal(tpfw_ruleset_add_rule(rs, TPFW_IPV4, "nat", "OUTPUT", 1, tagged_a, 0, 0),
+                         -EEXIST);
+        copy = tpfw_ruleset_copy(rs);
+        assert_int_equal(tpfw_ruleset_n_rules(copy), 3);
+        tpfw_ruleset_add_rule(want, TPFW_IPV4, "nat", "OUTPUT", 3, tagged_d, 0, 0);
+        tpfw_ruleset_add_rule(want, TPFW_IPV4, "nat", "OUTPUT", 2, tagged_c, 0, 0);
+        tpfw_ruleset_add_rule(want, TPFW_IPV4, "nat", "OUTPUT", 1, tagged_a, 0, 0);
+        assert_true(tpfw_ruleset_equal(copy, want));
+        assert_int_equal(tpfw_ruleset_count_missing(rs, want), 0);
+        tpfw_ruleset_free(want);
+        tpfw_ruleset_free(copy);
+        tpfw_ruleset_free(rs);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -286,6 +438,9 @@ int main(void)
                 cmocka_unit_test(test_owner_detection_strict),
                 cmocka_unit_test(test_owner_subset_and_diff),
                 cmocka_unit_test(test_builtin_chains),
+                cmocka_unit_test(test_hash),
+                cmocka_unit_test(test_copy_and_equal),
+                cmocka_unit_test(test_tag_ruleset),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

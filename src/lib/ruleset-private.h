@@ -1,0 +1,12 @@
+/* Ruleset helpers shared inside the library (not public API). */
+#pragma once
+
+#include <stddef.h>
+
+#include <tproxy-firewalld/ruleset.h>
+
+/*
+ * Number of chains and rules of a that b lacks, told apart as tpfw_ruleset_diff() does, without
+ * building the difference.
+ */
+size_t tpfw_ruleset_count_missing(const TpfwRuleset *a, const TpfwRuleset *b);
