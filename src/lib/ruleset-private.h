@@ -5,8 +5,12 @@
 
 #include <tproxy-firewalld/ruleset.h>
 
+#pragma GCC visibility push(hidden)
+
 /*
  * Number of chains and rules of a that b lacks, told apart as tpfw_ruleset_diff() does, without
  * building the difference.
  */
 size_t tpfw_ruleset_count_missing(const TpfwRuleset *a, const TpfwRuleset *b);
+
+#pragma GCC visibility pop
