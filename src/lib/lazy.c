@@ -8,6 +8,7 @@
 
 TpfwLibxml tpfw_libxml;
 TpfwLibdbus tpfw_libdbus;
+TpfwLibyaml tpfw_libyaml;
 
 typedef struct Lazy {
         const char *soname;
@@ -26,6 +27,7 @@ enum { LOADED = 1, FAILED = 2 };
         }
 #define TPFW_LAZY_RESOLVE_XML(name) TPFW_LAZY_RESOLVE(tpfw_libxml, name)
 #define TPFW_LAZY_RESOLVE_DBUS(name) TPFW_LAZY_RESOLVE(tpfw_libdbus, name)
+#define TPFW_LAZY_RESOLVE_YAML(name) TPFW_LAZY_RESOLVE(tpfw_libyaml, name)
 
 static int resolve_libxml(void *handle, const char **ret_missing)
 {
@@ -39,8 +41,15 @@ static int resolve_libdbus(void *handle, const char **ret_missing)
         return 0;
 }
 
+static int resolve_libyaml(void *handle, const char **ret_missing)
+{
+        TPFW_LIBYAML_SYMBOLS(TPFW_LAZY_RESOLVE_YAML)
+        return 0;
+}
+
 static Lazy libxml = {TPFW_LIBXML_SONAME, resolve_libxml, 0, NULL};
 static Lazy libdbus = {TPFW_LIBDBUS_SONAME, resolve_libdbus, 0, NULL};
+static Lazy libyaml = {TPFW_LIBYAML_SONAME, resolve_libyaml, 0, NULL};
 
 static char *try_load(const Lazy *l)
 {
@@ -79,4 +88,9 @@ int tpfw_lazy_libxml(const char *what, TpfwDiag *diag)
 int tpfw_lazy_libdbus(const char *what, TpfwDiag *diag)
 {
         return lazy_load(&libdbus, what, diag);
+}
+
+int tpfw_lazy_libyaml(const char *what, TpfwDiag *diag)
+{
+        return lazy_load(&libyaml, what, diag);
 }

@@ -6,9 +6,10 @@
  * (dlopen_many_sym).
  *
  * A module that calls into one of them includes "lazy.h" after nothing else from that library,
- * calls tpfw_lazy_libxml() / tpfw_lazy_libdbus() before the first call, and otherwise writes the
- * calls as usual: the names below are macros for the loaded pointers. A name missing from the lists
- * is a link error (the library does not link either library), never a silent direct call.
+ * calls tpfw_lazy_libxml() / tpfw_lazy_libdbus() / tpfw_lazy_libyaml() before the first call, and
+ * otherwise writes the calls as usual: the names below are macros for the loaded pointers. A name
+ * missing from the lists is a link error (the library does not link either library), never a silent
+ * direct call.
  */
 #pragma once
 
@@ -18,6 +19,7 @@
 #include <libxml/relaxng.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
+#include <yaml.h>
 
 #include <glib.h>
 
@@ -25,6 +27,7 @@
 
 #define TPFW_LIBXML_SONAME "libxml2.so.2"
 #define TPFW_LIBDBUS_SONAME "libdbus-1.so.3"
+#define TPFW_LIBYAML_SONAME "libyaml-0.so.2"
 
 #if defined(LIBXML_THREAD_ALLOC_ENABLED) || !defined(LIBXML_THREAD_ENABLED)
 /* cppcheck does not read libxml2's xmlversion.h */
@@ -93,6 +96,16 @@
         X(dbus_pending_call_unref)                                                                 \
         X(dbus_set_error_from_message)
 
+/* Every libyaml function the library calls. */
+#define TPFW_LIBYAML_SYMBOLS(X)                                                                    \
+        X(yaml_document_delete)                                                                    \
+        X(yaml_document_get_node)                                                                  \
+        X(yaml_document_get_root_node)                                                             \
+        X(yaml_parser_delete)                                                                      \
+        X(yaml_parser_initialize)                                                                  \
+        X(yaml_parser_load)                                                                        \
+        X(yaml_parser_set_input_string)
+
 #define TPFW_LAZY_POINTER(name) __typeof__(name) *name;
 
 typedef struct TpfwLibxml {
@@ -103,10 +116,15 @@ typedef struct TpfwLibdbus {
         TPFW_LIBDBUS_SYMBOLS(TPFW_LAZY_POINTER)
 } TpfwLibdbus;
 
+typedef struct TpfwLibyaml {
+        TPFW_LIBYAML_SYMBOLS(TPFW_LAZY_POINTER)
+} TpfwLibyaml;
+
 /* Hidden: private to the library even though the version script exports tpfw_*. */
 #define TPFW_LAZY_HIDDEN __attribute__((visibility("hidden")))
 extern TPFW_LAZY_HIDDEN TpfwLibxml tpfw_libxml;
 extern TPFW_LAZY_HIDDEN TpfwLibdbus tpfw_libdbus;
+extern TPFW_LAZY_HIDDEN TpfwLibyaml tpfw_libyaml;
 
 /*
  * Loads the library and all its functions, once per process (thread-safe). Returns 0, or
@@ -115,6 +133,7 @@ extern TPFW_LAZY_HIDDEN TpfwLibdbus tpfw_libdbus;
  */
 TPFW_LAZY_HIDDEN int tpfw_lazy_libxml(const char *what, TpfwDiag *diag);
 TPFW_LAZY_HIDDEN int tpfw_lazy_libdbus(const char *what, TpfwDiag *diag);
+TPFW_LAZY_HIDDEN int tpfw_lazy_libyaml(const char *what, TpfwDiag *diag);
 
 #ifndef TPFW_LAZY_IMPLEMENTATION
 #undef xmlFree
@@ -174,6 +193,14 @@ TPFW_LAZY_HIDDEN int tpfw_lazy_libdbus(const char *what, TpfwDiag *diag);
 #define dbus_pending_call_steal_reply tpfw_libdbus.dbus_pending_call_steal_reply
 #define dbus_pending_call_unref tpfw_libdbus.dbus_pending_call_unref
 #define dbus_set_error_from_message tpfw_libdbus.dbus_set_error_from_message
+
+#define yaml_document_delete tpfw_libyaml.yaml_document_delete
+#define yaml_document_get_node tpfw_libyaml.yaml_document_get_node
+#define yaml_document_get_root_node tpfw_libyaml.yaml_document_get_root_node
+#define yaml_parser_delete tpfw_libyaml.yaml_parser_delete
+#define yaml_parser_initialize tpfw_libyaml.yaml_parser_initialize
+#define yaml_parser_load tpfw_libyaml.yaml_parser_load
+#define yaml_parser_set_input_string tpfw_libyaml.yaml_parser_set_input_string
 
 /* libxml2: xmlFree is a variable, so wrap it once. */
 static inline void tpfw_xml_free(void *p)

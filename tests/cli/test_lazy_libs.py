@@ -22,7 +22,7 @@ class LazyLibsTest(FirewalldDirTest):
 
     def test_common_install_needs_neither_library(self):
         self.put_fixture("cli", "foreign.xml")
-        env = self.broken("libxml2.so.2", "libdbus-1.so.3")
+        env = self.broken("libxml2.so.2", "libdbus-1.so.3", "libyaml-0.so.2")
         p = self.tpfw("install", "--from-iptables-restore", KUMA, "--no-reload", env=env, check=0)
         self.assertIn("added", p.stdout)
         self.tpfw("uninstall", "--no-reload", env=env, check=0)
@@ -65,3 +65,15 @@ class LazyLibsTest(FirewalldDirTest):
         p = self.tpfw("status", env=self.broken("libdbus-1.so.3"), check=1)
         self.assertNotIn("not running", p.stdout)
         self.assertIn("cannot load libdbus-1.so.3", p.stderr)
+
+    def test_config_file_loads_libyaml(self):
+        self.put_fixture("cli", "foreign.xml")
+        before = read_bytes(self.path)
+        args = ["install", "--no-reload", "--config", fixture("config", "base.yaml"),
+                "--kuma-dp-user", "5678", "--assume-ipv6", "no"]
+        p = self.tpfw(*args, env=self.broken("libyaml-0.so.2"), check=1)
+        self.assertRegex(p.stderr, r"cannot load libyaml-0\.so\.2, needed for reading "
+                         r"configuration files: ")
+        self.assertEqual(read_bytes(self.path), before)
+        self.tpfw(*args, check=0)
+        self.assertNotEqual(read_bytes(self.path), before)
