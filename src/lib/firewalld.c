@@ -424,6 +424,24 @@ static int walk_rules(DBusMessageIter *it, const char *method, RuleFn fn, void *
         return 0;
 }
 
+/* Walks a getSettings reply: one struct (a(sss)a(sssias)a(sas)); the passthroughs are not ours. */
+static int walk_settings(DBusMessage *reply, ChainFn chain_fn, RuleFn rule_fn, void *userdata,
+                         TpfwDiag *diag)
+{
+        DBusMessageIter it, st;
+        int r;
+
+        if (!dbus_message_iter_init(reply, &it) ||
+            dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_STRUCT)
+                return bad_reply(diag, "getSettings");
+        dbus_message_iter_recurse(&it, &st);
+        r = walk_chains(&st, "getSettings", chain_fn, userdata, diag);
+        if (r < 0)
+                return r;
+        dbus_message_iter_next(&st);
+        return walk_rules(&st, "getSettings", rule_fn, userdata, diag);
+}
+
 static int add_chain_to(TpfwIpv ipv, const char *table, const char *chain, void *userdata)
 {
         int r = tpfw_ruleset_add_chain(userdata, ipv, table, chain);
@@ -438,18 +456,6 @@ static int add_rule_to(TpfwIpv ipv, const char *table, const char *chain, int pr
                                       0);
 
         return r == -EEXIST ? 0 : r;
-}
-
-/* Reads an a(sss) array at it into rs. */
-static int read_chains(DBusMessageIter *it, TpfwRuleset *rs, const char *method, TpfwDiag *diag)
-{
-        return walk_chains(it, method, add_chain_to, rs, diag);
-}
-
-/* Reads an a(sssias) array at it into rs. */
-static int read_rules(DBusMessageIter *it, TpfwRuleset *rs, const char *method, TpfwDiag *diag)
-{
-        return walk_rules(it, method, add_rule_to, rs, diag);
 }
 
 static int get_runtime(TpfwFirewalld *fw, TpfwRuleset *rs, TpfwDiag *diag)
@@ -469,8 +475,8 @@ static int get_runtime(TpfwFirewalld *fw, TpfwRuleset *rs, TpfwDiag *diag)
                         return r;
                 if (!dbus_message_iter_init(reply, &it))
                         return bad_reply(diag, methods[i]);
-                r = i == 0 ? read_chains(&it, rs, methods[i], diag)
-                           : read_rules(&it, rs, methods[i], diag);
+                r = i == 0 ? walk_chains(&it, methods[i], add_chain_to, rs, diag)
+                           : walk_rules(&it, methods[i], add_rule_to, rs, diag);
                 if (r < 0)
                         return r;
         }
@@ -482,7 +488,6 @@ static int get_permanent(TpfwFirewalld *fw, TpfwRuleset *rs, TpfwDiag *diag)
         g_autoptr(DBusMessage) msg =
                 new_call(FW_CONFIG_PATH, FW_CONFIG_DIRECT_IFACE, "getSettings");
         g_autoptr(DBusMessage) reply = NULL;
-        DBusMessageIter it, st;
         int r;
 
         if (!msg)
@@ -490,16 +495,7 @@ static int get_permanent(TpfwFirewalld *fw, TpfwRuleset *rs, TpfwDiag *diag)
         r = fw_call(fw, msg, NULL, &reply, diag);
         if (r < 0)
                 return r;
-        /* One struct (a(sss)a(sssias)a(sas)); the passthroughs are not ours to report. */
-        if (!dbus_message_iter_init(reply, &it) ||
-            dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_STRUCT)
-                return bad_reply(diag, "getSettings");
-        dbus_message_iter_recurse(&it, &st);
-        r = read_chains(&st, rs, "getSettings", diag);
-        if (r < 0)
-                return r;
-        dbus_message_iter_next(&st);
-        return read_rules(&st, rs, "getSettings", diag);
+        return walk_settings(reply, add_chain_to, add_rule_to, rs, diag);
 }
 
 int tpfw_firewalld_get_direct(TpfwFirewalld *fw, TpfwFirewalldView view, TpfwRuleset **ret,
@@ -752,18 +748,6 @@ static int tick_rule(TpfwIpv ipv, const char *table, const char *chain, int prio
         return 0;
 }
 
-/* Reads an a(sss) array at it, ticking off expected chains. */
-static int scan_chains(DBusMessageIter *it, VerifyScan *v, const char *method, TpfwDiag *diag)
-{
-        return walk_chains(it, method, tick_chain, v, diag);
-}
-
-/* Reads an a(sssias) array at it, ticking off expected rules and noting unexpected ones. */
-static int scan_rules(DBusMessageIter *it, VerifyScan *v, const char *method, TpfwDiag *diag)
-{
-        return walk_rules(it, method, tick_rule, v, diag);
-}
-
 /* The first missing chain, else the first missing rule, else the first unexpected rule. */
 static int verify_scan_report(const VerifyScan *v, TpfwFirewalldView view,
                               const TpfwRuleset *expected, TpfwDiag *diag)
@@ -797,23 +781,14 @@ static int verify_scan_report(const VerifyScan *v, TpfwFirewalldView view,
 static int scan_view(TpfwFirewalldQuery *q, TpfwFirewalldView view, VerifyScan *v, TpfwDiag *diag)
 {
         DBusMessage *reply = NULL;
-        DBusMessageIter it, st;
+        DBusMessageIter it;
         int r;
 
         if (view == TPFW_VIEW_PERMANENT) {
                 r = query_reply(q, Q_PERMANENT, &reply, diag);
                 if (r < 0)
                         return r;
-                /* One struct (a(sss)a(sssias)a(sas)); the passthroughs are not ours. */
-                if (!dbus_message_iter_init(reply, &it) ||
-                    dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_STRUCT)
-                        return bad_reply(diag, "getSettings");
-                dbus_message_iter_recurse(&it, &st);
-                r = scan_chains(&st, v, "getSettings", diag);
-                if (r < 0)
-                        return r;
-                dbus_message_iter_next(&st);
-                return scan_rules(&st, v, "getSettings", diag);
+                return walk_settings(reply, tick_chain, tick_rule, v, diag);
         }
         /* without expected chains there is nothing to look for in getAllChains */
         if (g_hash_table_size(v->chains) > 0 || q->pending[Q_RUNTIME_CHAINS] ||
@@ -823,7 +798,7 @@ static int scan_view(TpfwFirewalldQuery *q, TpfwFirewalldView view, VerifyScan *
                         return r;
                 if (!dbus_message_iter_init(reply, &it))
                         return bad_reply(diag, "getAllChains");
-                r = scan_chains(&it, v, "getAllChains", diag);
+                r = walk_chains(&it, "getAllChains", tick_chain, v, diag);
                 if (r < 0)
                         return r;
         }
@@ -832,7 +807,7 @@ static int scan_view(TpfwFirewalldQuery *q, TpfwFirewalldView view, VerifyScan *
                 return r;
         if (!dbus_message_iter_init(reply, &it))
                 return bad_reply(diag, "getAllRules");
-        return scan_rules(&it, v, "getAllRules", diag);
+        return walk_rules(&it, "getAllRules", tick_rule, v, diag);
 }
 
 int tpfw_firewalld_query_verify_owner(TpfwFirewalldQuery *q, TpfwFirewalldView view,
