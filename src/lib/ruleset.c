@@ -572,24 +572,7 @@ int tpfw_ruleset_assign_priorities(TpfwRuleset *rs, TpfwDiag *diag)
 
 /* ---- ownership tag ---- */
 
-bool tpfw_owner_name_is_valid(const char *name)
-{
-        size_t n;
-
-        if (!name || (!g_ascii_islower(name[0]) && !g_ascii_isdigit(name[0])))
-                return false;
-        n = strlen(name);
-        if (n > TPFW_OWNER_MAX)
-                return false;
-        for (size_t i = 1; i < n; i++) {
-                char c = name[i];
-                if (!g_ascii_islower(c) && !g_ascii_isdigit(c) && c != '.' && c != '_' && c != '-')
-                        return false;
-        }
-        return true;
-}
-
-/* tpfw_owner_name_is_valid() of the n bytes at name. */
+/* Whether the n bytes at name make a valid owner name (tpfw_owner_name_is_valid()). */
 static bool owner_name_valid_len(const char *name, size_t n)
 {
         if (n == 0 || n > TPFW_OWNER_MAX ||
@@ -601,6 +584,11 @@ static bool owner_name_valid_len(const char *name, size_t n)
                         return false;
         }
         return true;
+}
+
+bool tpfw_owner_name_is_valid(const char *name)
+{
+        return name && owner_name_valid_len(name, strlen(name));
 }
 
 /*
