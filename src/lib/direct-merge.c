@@ -482,56 +482,8 @@ static bool is_owner_chain(const TpfwDirect *d, const OwnerView *v, size_t i,
                !tpfw_is_builtin_chain(e->table, e->chain);
 }
 
-/* Scratch memory to split an entry's text in (entry_argv_scratch()), made on first use. */
-typedef struct ArgvScratch {
-        GString *text;
-        DirectSplitScratch split;
-} ArgvScratch;
-
-static void argv_scratch_clear(ArgvScratch *s)
-{
-        if (!s->text)
-                return;
-        g_string_free(s->text, TRUE);
-        g_string_free(s->split.buf, TRUE);
-        g_ptr_array_unref(s->split.ptrs);
-        *s = (ArgvScratch){0};
-}
-
-/*
- * The argv of rule or passthrough i: the entry's own when it has one, else split into s, valid
- * until the next call. tpfw_direct_entry_argv_dup() without its copies.
- */
-static const char *const *entry_argv_scratch(const TpfwDirect *d, size_t i, ArgvScratch *s)
-{
-        static const char *const none[] = {NULL};
-        const TpfwEntry *e = &d->entries[i];
-        const DirectEntryInfo *info = &d->info[i];
-        const char *raw;
-        size_t len;
-
-        if (e->argv)
-                return (const char *const *)e->argv;
-        if (!s->text) {
-                s->text = g_string_new(NULL);
-                s->split.buf = g_string_new(NULL);
-                s->split.ptrs = g_ptr_array_new();
-        }
-        raw = d->data + d->elements[info->element].span.start + info->text_offset;
-        len = info->text_len;
-        /* decoding changes only entities and line feeds: most texts have neither */
-        if (memchr(raw, '&', len) || memchr(raw, '\n', len)) {
-                tpfw_direct_decode_text(raw, len, s->text);
-                raw = s->text->str;
-                len = s->text->len;
-        }
-        /* the fast parser accepted this text, so it splits */
-        if (tpfw_direct_split_scratch(raw, len, &s->split) < 0)
-                return none;
-        return (const char *const *)s->split.ptrs->pdata;
-}
-
-static void owner_add_entry(TpfwRuleset *rs, const TpfwDirect *d, size_t i, ArgvScratch *scratch)
+static void owner_add_entry(TpfwRuleset *rs, const TpfwDirect *d, size_t i,
+                            DirectArgvScratch *scratch)
 {
         const TpfwEntry *e = &d->entries[i];
         TpfwIpv ipv;
@@ -543,14 +495,15 @@ static void owner_add_entry(TpfwRuleset *rs, const TpfwDirect *d, size_t i, Argv
                 (void)tpfw_ruleset_add_chain(rs, ipv, e->table, e->chain);
         else
                 (void)tpfw_ruleset_add_rule(rs, ipv, e->table, e->chain, e->priority,
-                                            entry_argv_scratch(d, i, scratch), TPFW_RULE_APPEND, 0);
+                                            tpfw_direct_entry_argv_scratch(d, i, scratch),
+                                            TPFW_RULE_APPEND, 0);
 }
 
 static int collect_owner(const TpfwDirect *d, const OwnerView *v, const char *owner,
                          const TpfwRuleset *desired, TpfwRuleset **ret, bool *ret_elements)
 {
         g_autoptr(TpfwRuleset) rs = tpfw_ruleset_new();
-        ArgvScratch scratch = {0};
+        DirectArgvScratch scratch = {0};
 
         if (!rs)
                 return -ENOMEM;
@@ -568,7 +521,7 @@ static int collect_owner(const TpfwDirect *d, const OwnerView *v, const char *ow
                 if (ret_elements)
                         ret_elements[k] = true;
         }
-        argv_scratch_clear(&scratch);
+        tpfw_direct_argv_scratch_clear(&scratch);
         *ret = g_steal_pointer(&rs);
         return 0;
 }
@@ -781,7 +734,7 @@ typedef struct DesiredIndex {
         ChainMemo groups_memo, chains_memo; /* for names interned in one document only */
         /* scratch for foreign_verdict(), made on first use */
         GString *key;
-        ArgvScratch argv;
+        DirectArgvScratch argv;
 } DesiredIndex;
 
 static void desired_index_build(const TpfwRuleset *rs, DesiredIndex *x)
@@ -825,7 +778,7 @@ static void desired_index_clear(DesiredIndex *x)
 {
         if (x->key)
                 g_string_free(x->key, TRUE);
-        argv_scratch_clear(&x->argv);
+        tpfw_direct_argv_scratch_clear(&x->argv);
         g_hash_table_unref(x->groups);
         if (x->stripped)
                 g_hash_table_unref(x->stripped);
@@ -854,7 +807,7 @@ static Verdict foreign_verdict(const TpfwDirect *d, size_t i, DesiredIndex *dx)
         /* only a rule in a chain desired has rules in can be a copy of one of them */
         if (e->kind == TPFW_ENTRY_RULE && !entry_tag(d, i) &&
             has_chain_memo(dx->groups, &dx->groups_memo, e->ipv, e->table, e->chain)) {
-                const char *const *argv = entry_argv_scratch(d, i, &dx->argv);
+                const char *const *argv = tpfw_direct_entry_argv_scratch(d, i, &dx->argv);
 
                 if (!dx->key)
                         dx->key = g_string_new(NULL);

@@ -170,6 +170,21 @@ char tpfw_direct_predefined_entity(const char *p, size_t avail, size_t *ret_len)
 /* Decodes an entry's raw text (accepted by the fast parser) as firewalld reads it. */
 void tpfw_direct_decode_text(const char *raw, size_t len, GString *out);
 
+/* Scratch memory to split entries' texts in (tpfw_direct_entry_argv_scratch()). Zero-initialise;
+ * the buffers are made on first use. */
+typedef struct DirectArgvScratch {
+        GString *text;
+        DirectSplitScratch split;
+} DirectArgvScratch;
+void tpfw_direct_argv_scratch_clear(DirectArgvScratch *s);
+
+/*
+ * The argv of rule or passthrough i: the entry's own when it has one, else split into s (decoded
+ * as firewalld reads it), valid until the next call with s.
+ */
+const char *const *tpfw_direct_entry_argv_scratch(const TpfwDirect *d, size_t i,
+                                                  DirectArgvScratch *s);
+
 /* Interns the len bytes at s in d->strings, through d->intern_cache when there is one. s[len] must
  * be readable; it need not be a NUL. */
 const char *tpfw_direct_intern_len(TpfwDirect *d, const char *s, size_t len);

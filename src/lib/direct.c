@@ -392,21 +392,55 @@ void tpfw_direct_decode_text(const char *raw, size_t len, GString *out)
         decode_text(raw, len, out);
 }
 
-char **tpfw_direct_entry_argv_dup(const TpfwDirect *d, size_t i)
+void tpfw_direct_argv_scratch_clear(DirectArgvScratch *s)
 {
+        if (!s->text)
+                return;
+        g_string_free(s->text, TRUE);
+        g_string_free(s->split.buf, TRUE);
+        g_ptr_array_unref(s->split.ptrs);
+        *s = (DirectArgvScratch){0};
+}
+
+const char *const *tpfw_direct_entry_argv_scratch(const TpfwDirect *d, size_t i,
+                                                  DirectArgvScratch *s)
+{
+        static const char *const none[] = {NULL};
         const TpfwEntry *e = &d->entries[i];
         const DirectEntryInfo *info = &d->info[i];
-        g_autoptr(GString) text = NULL;
-        char **argv = NULL;
+        const char *raw;
+        size_t len;
 
-        if (e->argv || e->kind == TPFW_ENTRY_CHAIN)
-                return g_strdupv(e->argv);
-        text = g_string_sized_new(info->text_len + 1);
-        decode_text(d->data + d->elements[info->element].span.start + info->text_offset,
-                    info->text_len, text);
+        if (e->argv)
+                return (const char *const *)e->argv;
+        if (!s->text) {
+                s->text = g_string_new(NULL);
+                s->split.buf = g_string_new(NULL);
+                s->split.ptrs = g_ptr_array_new();
+        }
+        raw = d->data + d->elements[info->element].span.start + info->text_offset;
+        len = info->text_len;
+        /* decoding changes only entities and line feeds: most texts have neither */
+        if (memchr(raw, '&', len) || memchr(raw, '\n', len)) {
+                decode_text(raw, len, s->text);
+                raw = s->text->str;
+                len = s->text->len;
+        }
         /* the fast parser accepted this text, so it splits */
-        if (tpfw_args_split(text->str, &argv, NULL) < 0)
-                argv = g_new0(char *, 1);
+        if (tpfw_direct_split_scratch(raw, len, &s->split) < 0)
+                return none;
+        return (const char *const *)s->split.ptrs->pdata;
+}
+
+char **tpfw_direct_entry_argv_dup(const TpfwDirect *d, size_t i)
+{
+        DirectArgvScratch s = {0};
+        char **argv;
+
+        if (d->entries[i].kind == TPFW_ENTRY_CHAIN)
+                return g_strdupv(d->entries[i].argv);
+        argv = g_strdupv((char **)tpfw_direct_entry_argv_scratch(d, i, &s));
+        tpfw_direct_argv_scratch_clear(&s);
         return argv;
 }
 
