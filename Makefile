@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tproxy-firewalld: one plain Makefile. See README.md for the targets.
 
 VERSION      := 0.1.0

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """`make bench`: tproxy-firewalld against firewall-offline-cmd and a bare firewalld reload.
 
 Every figure is a median over --runs (default 7) interleaved rounds measured in this one run:

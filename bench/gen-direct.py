@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes a deterministic, realistic direct.xml with N foreign entries, in firewalld's layout.
 
 The file looks like what firewalld's own writer produces for a busy host (FIREWALLD.md section 3):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench-parse FILE: reads and parses a direct.xml as install does, then exits (the "parse"
  * baseline). */
 #include <stdio.h>

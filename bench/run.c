@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench-run PROGRAM ARGS...: runs one command with stdio on /dev/null and prints
  * "SECONDS MAXRSS_KIB EXIT" (wall clock from fork to reap; the child's own peak RSS). A small C
  * parent keeps the figures honest: a child forked by Python would inherit Python's peak RSS. */

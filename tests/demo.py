@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """`make demo`: the main job on a throwaway firewalld sandbox (namespace, private bus and config).
 
 Starts a real firewalld in its own network namespace with a direct.xml that already holds a

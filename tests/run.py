@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Test runner for `make test`/`make check`: runs the suites, prints one closing count line.
 
 Suites:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Deliberate sanitizer findings: `make asan-check` proves that reports are collected. */
 #include <limits.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared helpers for the Python test suites: paths, running the CLI, scratch firewalld dirs."""
 import os
 import shutil

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Argument strings split and joined exactly as firewalld does (Python shlex, POSIX mode). */
 #pragma once
 

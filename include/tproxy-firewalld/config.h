@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Kuma-compatible transparent-proxy configuration: defaults < config files < environment < flags.
  */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Diagnostics: where and why an operation failed, filled by the library, printed by callers. */
 #pragma once
 

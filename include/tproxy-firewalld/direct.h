@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* direct.xml: load and validate as firewalld does, merge an owner's ruleset, serialise
  * byte-preserving. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Kuma rule generator (KUMA-RULES.md sections 3-6) and ruleset renderers (section 8, JSON). */
 #pragma once
 

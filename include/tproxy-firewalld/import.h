@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Importer: iptables-restore text (e.g. kumactl --dry-run output) to a ruleset. */
 #pragma once
 

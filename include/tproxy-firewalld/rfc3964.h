@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* firewalld's RFC3964_IPv4 filter against IPv6 REDIRECT (FIREWALLD.md section 10): read, fix,
  * restore.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Rulesets: ordered chains and rules (ipv, table, chain, priority, argv), the one currency of the
  * library. */
 #pragma once

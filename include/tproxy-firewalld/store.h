@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Store: lock the firewalld directory, read direct.xml safely, replace it atomically with a backup.
  */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The command-line client: global options, verb table, shared output helpers. */
 #pragma once
 

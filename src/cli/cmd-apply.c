@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* install, uninstall and diff: one transaction (tpfw_apply), three ways to report it. */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reload and status: talk to the running firewalld. */
 #include <errno.h>
 #include <string.h>

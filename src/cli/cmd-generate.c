@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* generate: print the desired ruleset as direct.xml entries, iptables-restore text or JSON. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* validate and list-owners: read-only looks at a direct.xml. */
 #include <errno.h>
 #include <limits.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tproxy-firewalld: global options and the verb table; each command lives in its own file. */
 #include <getopt.h>
 #include <stdarg.h>

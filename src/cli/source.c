@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Where the desired ruleset comes from: an iptables-restore import, or Kuma options. */
 #include <errno.h>
 #include <string.h>

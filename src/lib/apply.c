@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The install/uninstall transaction: lock, load, merge, write, reload, verify, roll back. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Argument splitting and quoting, byte for byte as firewalld's splitArgs/joinArgs (Python shlex).
  */
 #include <string.h>

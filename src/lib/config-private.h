@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private view of TpfwConfig and the Kuma value grammars shared by config.c and generate.c. */
 #pragma once
 

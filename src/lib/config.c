@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Kuma-compatible configuration: option table, value grammars, YAML/JSON files, env and flags. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Diagnostics: file, line and one-line message for failures reported by the library. */
 #include <stdio.h>
 #include <string.h>

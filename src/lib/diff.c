@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unified diff of two texts by lines (Myers' algorithm), for --diff and the diff command. */
 #include <string.h>
 

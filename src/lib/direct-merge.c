@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* direct.xml: owners' entries, byte-preserving merge of an owner's ruleset, firewalld's layout. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* direct.xml engine internals shared by direct.c, direct-merge.c and direct-scan.c. */
 #pragma once
 

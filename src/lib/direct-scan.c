@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Byte scanner over an accepted direct.xml: finds where each child of <direct> starts and ends. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* direct.xml: validation against the RelaxNG schema in schemas/ (no network, no DTD). */
 #include <string.h>
 

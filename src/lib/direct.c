@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* direct.xml: parse and validate as firewalld 1.3.3 does, entries, owners, accessors. */
 #include <string.h>
 

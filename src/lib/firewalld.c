@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* firewalld over D-Bus (libdbus-1): running?, reload, state, direct entries, runtime edits. */
 #include <errno.h>
 #include <glib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Kuma rule generator: runtime facts, then Kuma's rules per family in Kuma's emission order. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A word-at-a-time string hash for the library's own key sets (not for persistent use: the value
  * depends on the byte order). */
 #pragma once

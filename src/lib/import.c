@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Importer: iptables-restore text (kumactl --dry-run, iptables-save) to a ruleset. */
 #include <limits.h>
 #include <string.h>

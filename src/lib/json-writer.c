@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A minimal JSON writer: see json-writer.h for the format and the handling of invalid UTF-8. */
 #include "json-writer.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A minimal streaming JSON writer (RFC 8259) for the library's and the CLI's output: writing is
  * all the project does with JSON, and json-glib cost every run the loading of gio, gobject and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Loads libxml2 and libdbus-1 on first use (see lazy.h for why). */
 #define TPFW_LAZY_IMPLEMENTATION
 #include "lazy.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libxml2 and libdbus-1, loaded on first use. Most runs need neither (the fast parser reads the
  * files firewalld writes; --no-reload and --check never talk to D-Bus), and linking them costs

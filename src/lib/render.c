@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ruleset renderers: kumactl's --dry-run iptables-restore layout and JSON. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* firewalld's RFC3964_IPv4 setting: read it, set it for IPv6 REDIRECT, record and restore it. */
 #include <string.h>
 

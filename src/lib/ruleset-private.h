@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ruleset helpers shared inside the library (not public API). */
 #pragma once
 

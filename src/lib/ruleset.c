@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Rulesets: ordered chains and rules, identity as firewalld sees it, priorities, owner tags. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Store: directory lock, safe read and atomic replace of direct.xml with firewalld's .old backup.
  */
 #include <dirent.h>

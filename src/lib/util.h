@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private helpers shared by the library modules: cleanup attributes, fault points, small utils. */
 #pragma once
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Configuration-management interface of install/uninstall (no firewalld): --detailed-exitcodes,
 --check writing nothing, the --json object, --diff, and the cleanup of what kumactl's own
 --store-firewalld left behind (fixtures/legacy)."""

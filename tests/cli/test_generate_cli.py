@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """CLI-level proof of the Kuma generator's acceptance items (issue 3): golden conformance of
 `generate --format iptables-restore`, generate|import == install, configuration precedence,
 invalid input (exit 2, one error, nothing written), --help/man page coverage, ignored kumactl

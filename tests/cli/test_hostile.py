@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """DESIGN.md section 7: hostile or wrong inputs each get one clear error line, the right exit
 code, and leave direct.xml and direct.xml.old untouched (no crash, nothing written)."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Hostile direct.xml files (issue 7.4): each is refused (UTF-16, which firewalld reads, is
 validated but not edited) in bounded memory and time, without network or file access, and
 with nothing written.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """CLI tests of install/uninstall on real files (no firewalld): idempotence, byte-exact
 round trips, ownership tags, other owners, concurrency, crash safety."""
 import glob

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """libxml2 and libdbus-1 are loaded only when a run needs them (src/lib/lazy.h): runs that do not
 need them work without them, and runs that do fail with one clear line when they cannot load."""
 import os

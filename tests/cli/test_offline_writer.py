@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Byte-compares the tool's direct.xml serialisation with firewalld's own writer.
 
 firewall-offline-cmd rewrites direct.xml with firewalld's writer (Direct.write()) whenever it changes

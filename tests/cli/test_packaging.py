@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Packaging: `make install DESTDIR=... PREFIX=/usr` into a temporary root, then the installed
 CLI, a C program built against the installed header and .pc file, the shared library's soname
 and exports, the man page lint and the bash completion."""

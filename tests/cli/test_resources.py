@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Resource faults (issue 7.2), beyond test_hostile.py's read-only, full and missing cases:
 permission denied, a lock left by a dead process, and direct.xml swapped for a symlink or a
 directory between two runs. Each gives one clear error line and loses nothing."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """--fix-ipv6-redirect and the RFC3964_IPv4 warning on files, firewalld not running."""
 import os
 import shutil

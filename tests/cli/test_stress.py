@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Concurrency stress (issue 7.3): 32 parallel install/uninstall runs with random owners from a
 pool of 40, for 20 seconds, against one direct.xml (--no-reload; tests/integration/test_stress.py
 runs a shorter variant with reloads against a real firewalld).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Re-checks fixtures/direct/corpus/EXPECTED against firewalld's own parser (firewall-offline-cmd).
 
 Each corpus file is put as direct.xml into a private copy of /etc/firewalld and checked with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* End-to-end test helper: servers that report the original destination, and one-shot clients. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strerrorname_np, accept4 */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Redirected connections, not just rules: the firewalld sandbox's namespace is the app host, a
 second namespace joined by a veth pair is the remote host. Listeners on 15001/15006/15053 (running
 as the kuma-dp UID, as Envoy and the DNS proxy do) answer each connection with the original

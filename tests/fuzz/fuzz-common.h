@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared checks of the config and environment harnesses: build, then generate and render. */
 #pragma once
 

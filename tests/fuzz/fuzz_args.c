@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for args.c: split never crashes, and join(split(x)) splits back to the argv. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for config files: the input is a YAML/JSON file read through "--config -". */
 #include <errno.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for the direct.xml engine: parse, merge an owner's rules, serialise, undo. */
 #include <errno.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for KUMA_TRANSPARENT_PROXY_* environment parsing: one variable per line. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for import.c: no crash, and priorities follow the live order of every chain. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Corpus replay without libFuzzer: feeds each file named (or found in each directory named) to
  * LLVMFuzzerTestOneInput once, so `make check` reruns every committed input with gcc. */
 #include <dirent.h>

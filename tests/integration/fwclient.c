@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test driver for the firewalld D-Bus client (src/lib/firewalld.c): one verb per library call. */
 #include <errno.h>
 #include <glib.h>

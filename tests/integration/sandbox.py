@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A real firewalld in its own network namespace on a private D-Bus system bus (FIREWALLD.md 8).
 
 Usage in a unittest.TestCase:

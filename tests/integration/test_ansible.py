@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Ansible module (contrib/ansible/library/tproxy_firewalld.py) driven by ansible-playbook
 against localhost and a real firewalld in a sandbox: idempotence, check mode, diff mode, absent.
 

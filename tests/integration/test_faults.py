@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Fault injection at every step of install and uninstall against a real firewalld (issue 7.1).
 
 build/tproxy-firewalld-fault has the fault points compiled in: TPFW_FAULT_FAIL=<spec> makes a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The firewalld D-Bus client (src/lib/firewalld.c) against a real firewalld in a sandbox.
 
 Drives the library through tests/integration/fwclient.c, compiled here against

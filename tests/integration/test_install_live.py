@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """install/uninstall/status/reload of the CLI against a real firewalld (issue 4 acceptance).
 
 Every test runs $TPFW_BUILDDIR/tproxy-firewalld with the sandbox's private system bus and

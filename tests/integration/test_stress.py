@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Concurrency stress with reloads (issue 7.3, the short variant of tests/cli/test_stress.py):
 32 parallel install/uninstall runs with random owners against a real firewalld's direct.xml,
 each reloading and verifying. At the end: each owner's entries are its last completed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for args.c: shlex split/quote/join against vectors produced by Python's shlex. */
 #include <errno.h>
 #include <string.h>

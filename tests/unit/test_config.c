@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: Kuma-compatible configuration (sources, precedence, grammars, errors, notes). */
 #include "testutil.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for direct.c: firewalld-compatible validation, byte-preserving merge, hostile input.
  */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for the fast paths of direct.xml parsing: they must agree with the slow ones. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: Kuma rule generation (KUMA-RULES.md sections 3-6, 8) and the renderers. */
 #include "testutil.h"
 

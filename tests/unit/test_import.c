@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for import.c: iptables-restore text to chains, rules and firewalld priorities. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: the JSON writer (src/lib/json-writer.c) - escaping, UTF-8 repair, layout. */
 #include "testutil.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for rfc3964.c: firewalld.conf reading and rewriting, the state file, the owner logic.
  */
 #include "testutil.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: rulesets, priority assignment, direct.xml order, owner tags. */
 #include "testutil.h"
 

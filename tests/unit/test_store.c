@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: directory lock, safe reads, atomic replace with backup, restore; and unified diff. */
 #include "testutil.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared helpers for the cmocka unit tests: fixture paths and file reading. */
 #pragma once
 
