@@ -21,7 +21,21 @@ PKGS         := libxml-2.0 dbus-1 glib-2.0 yaml-0.1
 # Debian packages needed to build and test (installed by `make deps`).
 DEB_BUILD    := build-essential pkg-config libxml2-dev libdbus-1-dev libglib2.0-dev libcmocka-dev \
                 libyaml-dev libxml2-utils clang-format python3
-DEB_TEST     := firewalld iptables nftables dbus iproute2 mandoc valgrind python3 ansible-core binutils
+DEB_TEST     := firewalld iptables nftables dbus iproute2 mandoc valgrind python3 ansible-core binutils \
+                $(DEB_FIREWALLD_BUILD)
+# To build the upstream firewalld releases of the test matrix (../shared/firewalld/build).
+DEB_FIREWALLD_BUILD := autoconf automake gettext intltool libglib2.0-dev python3-gi python3-dbus \
+                python3-nftables python3-decorator
+
+# The firewalld versions the live suites (integration, e2e) run against: "debian" is the
+# packaged /usr/sbin/firewalld (1.3.3), the others are upstream releases built once from
+# $(FIREWALLD_SRC) into $(FIREWALLD_CACHE)/VERSION (a stamp VERSION.complete marks a finished
+# build, which later runs reuse). `make check-quick` runs Debian's only.
+FIREWALLD_VERSIONS ?= debian 0.9.11 2.1.4 2.5.0
+FIREWALLD_SRC      ?= ../shared/firewalld
+FIREWALLD_CACHE    ?= $(CURDIR)/build/firewalld
+FIREWALLD_UPSTREAM := $(filter-out debian,$(FIREWALLD_VERSIONS))
+LIVE_ARGS          := --firewalld-versions "$(FIREWALLD_VERSIONS)" --firewalld-cache $(FIREWALLD_CACHE)
 
 WARNINGS     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wvla \
                 -Wno-unused-parameter
@@ -57,7 +71,7 @@ STLIB        := $(BUILDDIR)/libtproxy-firewalld.a
 CLI          := $(BUILDDIR)/tproxy-firewalld
 CLI_FAULT    := $(BUILDDIR)/tproxy-firewalld-fault
 
-.PHONY: all lib cli tests check test unit cli-test integration e2e asan asan-check valgrind install \
+.PHONY: all lib cli tests check check-quick firewalld-cache test unit cli-test integration e2e asan asan-check valgrind install \
         uninstall format format-check deps demo clean man-lint fuzz bench analyze
 
 all: $(SHLIB) $(STLIB) $(CLI) $(CLI_FAULT)
@@ -140,8 +154,16 @@ test unit: all tests
 cli-test: all tests
 	python3 tests/run.py --builddir $(BUILDDIR) cli
 
-integration: all tests
-	python3 tests/run.py --builddir $(BUILDDIR) integration
+integration: all tests firewalld-cache
+	python3 tests/run.py --builddir $(BUILDDIR) $(LIVE_ARGS) integration
+
+# Upstream firewalld builds for the matrix; a build that failed half-way has no stamp and is redone.
+firewalld-cache: $(FIREWALLD_UPSTREAM:%=$(FIREWALLD_CACHE)/%.complete)
+
+$(FIREWALLD_CACHE)/%.complete:
+	rm -rf $(FIREWALLD_CACHE)/$*
+	$(FIREWALLD_SRC)/build $* $(FIREWALLD_CACHE)/$*
+	touch $@
 
 # Redirected connections through the installed rules: app and remote network namespaces (root).
 E2E_HELPER   := $(BUILDDIR)/e2e/nethelper
@@ -149,15 +171,21 @@ $(E2E_HELPER): tests/e2e/nethelper.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -std=gnu11 $(OPTFLAGS) $(WARNINGS) $(LDFLAGS) -o $@ $<
 
-e2e: all $(E2E_HELPER)
-	python3 tests/run.py --builddir $(BUILDDIR) e2e
+e2e: all $(E2E_HELPER) firewalld-cache
+	python3 tests/run.py --builddir $(BUILDDIR) $(LIVE_ARGS) e2e
 
-# Everything CI runs: the unit suite under ASan+UBSan and under valgrind, then every suite.
-check: all tests $(E2E_HELPER)
+# Everything CI runs: the unit suite under ASan+UBSan and under valgrind, then every suite, the
+# live ones once per firewalld of FIREWALLD_VERSIONS. asan-check runs against Debian's firewalld
+# only: it checks the tool's memory safety, which does not depend on the firewalld version.
+check: all tests $(E2E_HELPER) firewalld-cache
 	$(MAKE) asan
 	$(MAKE) asan-check
 	python3 tests/run.py --builddir $(BUILDDIR) --valgrind unit
-	python3 tests/run.py --builddir $(BUILDDIR) all
+	python3 tests/run.py --builddir $(BUILDDIR) $(LIVE_ARGS) all
+
+# The same with Debian's firewalld only: the quicker run for development.
+check-quick:
+	$(MAKE) check FIREWALLD_VERSIONS=debian
 
 asan:
 	$(MAKE) BUILDDIR=build/asan SANITIZE=address,undefined test

@@ -13,6 +13,12 @@ Suites:
   fuzz-replay  every fixtures/fuzz/<target> corpus through BUILDDIR/fuzz-replay/fuzz_<target>
                (the libFuzzer harnesses built with gcc and tests/fuzz/replay.c); one test a target
   all          every suite above
+
+The live suites (integration, e2e) run once per firewalld of --firewalld-versions (default: the
+environment's, i.e. Debian's unless TPFW_FIREWALLD_PREFIX names an upstream build): "debian" is
+/usr/sbin/firewalld, any other VERSION is the upstream build in FIREWALLD_CACHE/VERSION (made by
+`make firewalld-cache`). Each version runs in a child process with TPFW_FIREWALLD_PREFIX set and
+prints its own "integration[VERSION]: ..." line; the closing line counts every version.
 """
 import argparse
 import glob
@@ -76,6 +82,34 @@ def run_python(suite_dir, builddir, label):
     return passed, failed
 
 
+def run_live_versions(suite, builddir, versions, cache):
+    """Runs a live suite once per firewalld version, each in a child run.py."""
+    passed = failed = 0
+    for v in versions:
+        env = dict(os.environ)
+        env.pop("TPFW_FIREWALLD_PREFIX", None)
+        if v != "debian":
+            prefix = os.path.abspath(os.path.join(cache, v))
+            if not os.path.exists(prefix + ".complete"):
+                print(f"{suite}[{v}]: FAILED (no complete build in {prefix}; run make firewalld-cache)")
+                failed += 1
+                continue
+            env["TPFW_FIREWALLD_PREFIX"] = prefix
+        sys.stdout.flush()
+        p = subprocess.run([sys.executable, os.path.abspath(__file__), "--builddir", builddir,
+                            "--label", f"{suite}[{v}]", suite], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, errors="replace")
+        sys.stdout.write(p.stdout)
+        m = re.search(r"(?m)^(\d+) passed, (\d+) failed\s*\Z", p.stdout)
+        if m:
+            passed += int(m.group(1))
+            failed += int(m.group(2))
+        else:
+            print(f"{suite}[{v}]: FAILED (exit {p.returncode}, no closing count)")
+            failed += 1
+    return passed, failed
+
+
 def run_fuzz_replay(builddir):
     passed = failed = 0
     corpora = sorted(glob.glob(os.path.join(TOP, "fixtures", "fuzz", "*")))
@@ -124,6 +158,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--builddir", default="build")
     ap.add_argument("--valgrind", action="store_true")
+    ap.add_argument("--firewalld-versions", default=None,
+                    help="space or comma separated: debian and/or upstream versions in the cache")
+    ap.add_argument("--firewalld-cache", default=None, help="directory of upstream builds")
+    ap.add_argument("--label", default=None, help=argparse.SUPPRESS)
     ap.add_argument("suite", choices=["unit", "cli", "integration", "e2e", "lint", "fuzz-replay", "all"])
     args = ap.parse_args()
     total_p = total_f = 0
@@ -135,8 +173,12 @@ def main():
             p, f = run_lint()
         elif s == "fuzz-replay":
             p, f = run_fuzz_replay(args.builddir)
+        elif s in ("integration", "e2e") and args.firewalld_versions:
+            versions = args.firewalld_versions.replace(",", " ").split()
+            cache = args.firewalld_cache or os.path.join(args.builddir, "firewalld")
+            p, f = run_live_versions(s, args.builddir, versions, cache)
         else:
-            p, f = run_python(os.path.join(HERE, s), args.builddir, s)
+            p, f = run_python(os.path.join(HERE, s), args.builddir, args.label or s)
         total_p += p
         total_f += f
     print(f"{total_p} passed, {total_f} failed")

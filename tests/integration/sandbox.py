@@ -14,11 +14,17 @@ or for a whole class (start once, ~3-6 s):
     def setUpClass(cls):
         cls.sb = FirewalldSandbox.for_class(cls)
 
+Which firewalld: TPFW_FIREWALLD_PREFIX unset or empty runs Debian's (/usr/sbin/firewalld, config
+copied from /etc/firewalld); set, it names the prefix of an upstream build (../shared/firewalld/build)
+whose sbin/firewalld runs with that prefix's python modules and etc/firewalld. firewall_env()
+gives the PATH/PYTHONPATH under which firewall-cmd and firewall-offline-cmd are the same version.
+
 Nothing here ever talks to the host's system bus: every D-Bus client is given the private
 address explicitly. Processes are stopped by PID only; the namespace is deleted only after
 firewalld has exited.
 """
 import atexit
+import glob
 import os
 import shutil
 import signal
@@ -28,7 +34,12 @@ import time
 import unittest
 import uuid
 
-FIREWALLD = "/usr/sbin/firewalld"
+FIREWALLD_PREFIX = os.environ.get("TPFW_FIREWALLD_PREFIX") or None
+FIREWALLD = os.path.join(FIREWALLD_PREFIX, "sbin", "firewalld") if FIREWALLD_PREFIX else \
+    "/usr/sbin/firewalld"
+# The stock configuration of that firewalld, copied into each sandbox.
+FIREWALLD_ETC = os.path.join(FIREWALLD_PREFIX, "etc", "firewalld") if FIREWALLD_PREFIX else \
+    "/etc/firewalld"
 FW_BUS = "org.fedoraproject.FirewallD1"
 FW_PATH = "/org/fedoraproject/FirewallD1"
 FW_CONFIG_PATH = "/org/fedoraproject/FirewallD1/config"
@@ -50,6 +61,31 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
 """
 
 _live = set()
+_version = None
+
+
+def firewall_env(base=None):
+    """base (default os.environ) with PATH and PYTHONPATH pointing at the firewalld under test,
+    so that firewalld, firewall-cmd and firewall-offline-cmd are all of one version."""
+    env = dict(os.environ if base is None else base)
+    if FIREWALLD_PREFIX:
+        p = FIREWALLD_PREFIX
+        env["PATH"] = "%s/sbin:%s/bin:%s" % (p, p, env.get("PATH", "/usr/sbin:/usr/bin"))
+        site = sorted(glob.glob(os.path.join(p, "lib", "python3*", "site-packages")))
+        if site:
+            env["PYTHONPATH"] = site[0] + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def firewalld_version():
+    """The version of the firewalld under test as a tuple of ints, e.g. (2, 5, 0)."""
+    global _version
+    if _version is None:
+        p = subprocess.run(["/usr/bin/python3", "-c",
+                            "import firewall.config as c; print(c.VERSION)"],
+                           env=firewall_env(), capture_output=True, text=True, check=True)
+        _version = tuple(int(x) for x in p.stdout.strip().split(".")[:3] if x.isdigit())
+    return _version
 
 
 def _cleanup_all():
@@ -152,7 +188,8 @@ class FirewalldSandbox:
         os.chmod(self.tmpdir, 0o755)
         self.bus_socket = os.path.join(self.tmpdir, "bus.sock")
         self.bus_address = "unix:path=" + self.bus_socket
-        self.env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus_address)
+        self.env = firewall_env()
+        self.env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus_address
         self.env.pop("DBUS_SESSION_BUS_ADDRESS", None)
         self.log_path = os.path.join(self.tmpdir, "firewalld.log")
 
@@ -174,7 +211,7 @@ class FirewalldSandbox:
         self._netns_created = True
 
         self.config_dir = os.path.join(self.tmpdir, "etc")
-        shutil.copytree("/etc/firewalld", self.config_dir, symlinks=True)
+        shutil.copytree(FIREWALLD_ETC, self.config_dir, symlinks=True)
         stale = os.path.join(self.config_dir, "direct.xml")
         if os.path.exists(stale):
             os.unlink(stale)
@@ -195,18 +232,29 @@ class FirewalldSandbox:
         with open(self.direct_xml_path, "w") as f:
             f.write(text)
 
-    def start(self, expect=("RUNNING",), timeout=30.0):
+    def start(self, expect=("RUNNING",), timeout=30.0, wait=True):
         """Starts firewalld in the namespace and waits until its state is final.
-        expect: acceptable final states (None: any of RUNNING/FAILED). Returns the state."""
+        expect: acceptable final states (None: any of RUNNING/FAILED). Returns the state.
+        wait=False returns at once (None); wait_started() waits later."""
         if self.fw_proc is not None and self.fw_proc.poll() is None:
             raise RuntimeError("firewalld is already running in the sandbox")
-        t0 = time.monotonic()
+        self._t_start = time.monotonic()
         self._log = open(self.log_path, "ab")
+        # --log-target appeared in 1.2; before it the log goes to a file (the same one).
+        log = (["--log-target", "console"] if firewalld_version() >= (1, 2)
+               else ["--log-file", self.log_path])
         self.fw_proc = subprocess.Popen(
             ["ip", "netns", "exec", self.netns, FIREWALLD, "--nofork", "--nopid",
-             "--system-config", self.config_dir, "--log-target", "console"],
+             "--system-config", self.config_dir] + log,
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
         # ip netns exec execs firewalld, so fw_proc.pid is firewalld's own PID.
+        if not wait:
+            return None
+        return self.wait_started(expect, timeout)
+
+    def wait_started(self, expect=("RUNNING",), timeout=30.0):
+        """Waits until the firewalld start()ed is in a final state; returns it (see start())."""
+        t0 = self._t_start
         state = None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -305,6 +353,8 @@ class FirewalldSandbox:
         return self.run_in_ns(cmd).stdout
 
     def firewall_cmd(self, args, check=False):
+        """firewall-cmd of the firewalld under test. Read stdout only: 2.4+ print "Waiting on
+        dbus connection..." on stderr before the answer."""
         return subprocess.run(["firewall-cmd"] + list(args), env=self.env, capture_output=True,
                               text=True, check=check)
 
