@@ -26,6 +26,27 @@ TpfwFirewalld *tpfw_firewalld_free(TpfwFirewalld *fw);
 bool tpfw_firewalld_is_running(TpfwFirewalld *fw);
 
 /*
+ * Start-up: firewalld 2.4+ read direct.xml before they own their D-Bus name, and their systemd
+ * unit no longer waits for the name, so "no owner" does not mean "stopped": a change written in
+ * that gap would be lost until the next reload.
+ *
+ * tpfw_firewalld_starting() is true when a firewalld that reads firewalld_dir (NULL: the default
+ * /etc/firewalld) is alive: a process running firewalld whose --system-config is that directory
+ * (no --system-config counts as /etc/firewalld); for the default directory also /run/firewalld.pid
+ * naming a live process, or systemd's firewalld.service "activating". A firewalld in another
+ * network namespace with another --system-config (a test sandbox) is not one of them.
+ *
+ * tpfw_firewalld_wait_starting(): when such a firewalld is starting, waits (polling, at most
+ * timeout_ms; <= 0: 30 s) until org.fedoraproject.FirewallD1 has an owner. Returns 1 when it
+ * owns the name now, 0 when no firewalld for the directory is starting (or it exited without
+ * owning the name), -ETIMEDOUT when it is still starting at the deadline, -ENOTCONN when one is
+ * starting and fw is NULL (no bus); errors with diag. Call it where no owner was found.
+ */
+bool tpfw_firewalld_starting(const char *firewalld_dir);
+int tpfw_firewalld_wait_starting(TpfwFirewalld *fw, const char *firewalld_dir, int timeout_ms,
+                                 TpfwDiag *diag);
+
+/*
  * Errors of the calls below: -ESRCH firewalld not running ("firewalld is not running"),
  * -EACCES not authorised ("not authorised to ... (run as root)"), -ETIMEDOUT no reply in time,
  * -EIO firewalld refused, with diag "CODE: message" as firewalld said it (e.g.

@@ -152,7 +152,17 @@ int cmd_status(CliGlobal *g, int argc, char **argv)
                 tpfw_diag_clear(&diag);
                 return EXIT_FAIL;
         }
-        if (r < 0 || !tpfw_firewalld_is_running(fw)) {
+        if (r == 0 && !tpfw_firewalld_is_running(fw)) {
+                /* no owner: stopped, or starting (wait for it, firewalld.h) */
+                r = tpfw_firewalld_wait_starting(fw, g->firewalld_dir, g->timeout_ms, &diag);
+                if (r < 0) {
+                        cli_error(&diag, "cannot query firewalld");
+                        tpfw_diag_clear(&diag);
+                        return EXIT_FAIL;
+                }
+                r = r > 0 ? 0 : -ESRCH;
+        }
+        if (r < 0) {
                 printf("firewalld: not running\n");
                 tpfw_diag_clear(&diag);
         } else {

@@ -95,8 +95,13 @@ static int preflight(const TpfwApplyOptions *opts, TpfwFirewalld **ret_fw, TpfwD
         if (r == -EACCES)
                 return r;
         tpfw_diag_clear(diag);
-        if (r == -ESRCH)
-                return 0;
+        if (r == -ESRCH) {
+                /* no owner: stopped, or starting with the old file read (firewalld.h) */
+                r = tpfw_firewalld_wait_starting(fw, opts->firewalld_dir, opts->dbus_timeout_ms,
+                                                 diag);
+                if (r <= 0)
+                        return r;
+        }
         *ret_fw = g_steal_pointer(&fw);
         return 0;
 }
