@@ -20,6 +20,7 @@
 #define FW_CONFIG_DIRECT_IFACE "org.fedoraproject.FirewallD1.config.direct"
 #define FW_EXCEPTION "org.fedoraproject.FirewallD1.Exception"
 #define FW_NOT_AUTHORIZED "org.fedoraproject.FirewallD1.NotAuthorizedException"
+#define FW_SLIP_NOT_AUTHORIZED "org.fedoraproject.slip.dbus.service.PolKit.NotAuthorizedException"
 #define PROPERTIES_IFACE "org.freedesktop.DBus.Properties"
 
 #define FW_DEFAULT_TIMEOUT_MS 30000
@@ -79,7 +80,10 @@ static int map_error(const TpfwFirewalld *fw, const DBusError *e, TpfwDiag *diag
         if (dbus_error_has_name(e, DBUS_ERROR_SERVICE_UNKNOWN) ||
             dbus_error_has_name(e, DBUS_ERROR_NAME_HAS_NO_OWNER))
                 return tpfw_diag_set(diag, ESRCH, NULL, 0, "firewalld is not running");
+        /* firewalld before 1.0 refuses through python-slip, whose error name carries the
+         * interface: org.fedoraproject.slip.dbus.service.PolKit.NotAuthorizedException.IFACE */
         if (dbus_error_has_name(e, FW_NOT_AUTHORIZED) ||
+            g_str_has_prefix(e->name, FW_SLIP_NOT_AUTHORIZED) ||
             dbus_error_has_name(e, DBUS_ERROR_ACCESS_DENIED) ||
             dbus_error_has_name(e, DBUS_ERROR_AUTH_FAILED) ||
             dbus_error_has_name(e, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"))

@@ -13,6 +13,7 @@ import tempfile
 import time
 import unittest
 
+from integration import sandbox
 from integration.sandbox import FirewalldSandbox, skip_unless_possible
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -174,6 +175,12 @@ class FirewalldClientTest(unittest.TestCase):
 
     def test_reload_parse_error(self):
         self.sb.write_direct_xml(direct_xml('<chain ipv="ipv4" table="nat" chain="X" owner="y"/>'))
+        if sandbox.firewalld_version() < (1, 0):
+            # 0.9.11 (measured) logs the parse error and answers the reload with success; 1.3.3
+            # (measured) reports it. Either way the state stays RUNNING.
+            self.assert_ok(self.fwclient("reload"))
+            self.assertEqual(self.assert_ok(self.fwclient("state")), "RUNNING\n")
+            return
         self.assert_error(self.fwclient("reload"), errno.EIO,
                           f"PARSE_ERROR: '{self.sb.direct_xml_path}': chain: Unexpected attribute"
                           " owner")
