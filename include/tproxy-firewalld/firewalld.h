@@ -62,7 +62,7 @@ int tpfw_firewalld_get_state(TpfwFirewalld *fw, char **ret_state, TpfwDiag *diag
 /*
  * The RFC3964_IPv4 setting of firewalld.conf (org.fedoraproject.FirewallD1.config property, "yes"
  * or "no"; FIREWALLD.md section 10). Setting it rewrites firewalld.conf and takes effect at the
- * next reload.
+ * next reload. -ENOENT: this firewalld has no such setting (before 0.7; it has no RFC 3964 filter).
  */
 int tpfw_firewalld_get_rfc3964_ipv4(TpfwFirewalld *fw, bool *ret_enabled, TpfwDiag *diag);
 int tpfw_firewalld_set_rfc3964_ipv4(TpfwFirewalld *fw, bool enabled, TpfwDiag *diag);

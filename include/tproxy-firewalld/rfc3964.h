@@ -41,7 +41,8 @@ char *tpfw_rfc3964_conf_set(const char *text, bool enabled);
 /*
  * The current setting: over D-Bus when fw is not NULL (firewalld's loaded configuration; when
  * that fails, e.g. firewalld does not run, the file is read instead), else from dir/firewalld.conf
- * (a missing file means firewalld's default, yes). Returns 0 or -errno with diag.
+ * (a missing file or line means firewalld's default, yes). Returns 0, -ENOENT when the running
+ * firewalld has no such setting (before 0.7: no filter either), or -errno with diag.
  */
 int tpfw_rfc3964_get(const char *dir, TpfwFirewalld *fw, bool *ret_enabled, TpfwDiag *diag);
 
@@ -99,6 +100,8 @@ typedef struct TpfwRfc3964Outcome {
         bool warning;  /* IPv6 rules and RFC3964_IPv4=yes afterwards: IPv6 redirection fails */
         bool claimed;  /* the owner is recorded as needing the fix afterwards */
         bool via_dbus; /* changed through the running firewalld: effective after a reload */
+        bool absent;   /* firewalld has no RFC3964_IPv4 (before 0.7), so no filter: nothing to
+                        * warn about, fix or restore (before and after stay UNKNOWN) */
         /* for tpfw_rfc3964_undo(): the state file as it was */
         bool state_changed;
         bool state_existed;

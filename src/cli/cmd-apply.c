@@ -158,6 +158,9 @@ static void print_human(const CliGlobal *g, const ApplyFlags *f, const TpfwApply
                        tpfw_rfc3964_value_name(res->rfc3964.before),
                        tpfw_rfc3964_value_name(res->rfc3964.after),
                        res->rfc3964.claimed ? "--fix-ipv6-redirect" : "restored");
+        if (res->rfc3964.absent && f->fix_ipv6_redirect)
+                printf("RFC3964_IPv4: firewalld has no such filter (--fix-ipv6-redirect: nothing "
+                       "to change)\n");
 }
 
 static int run_transaction(CliGlobal *g, ApplyMode mode, int argc, char **argv, bool *ret_reported)

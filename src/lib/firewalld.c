@@ -282,6 +282,12 @@ int tpfw_firewalld_get_rfc3964_ipv4(TpfwFirewalld *fw, bool *ret_enabled, TpfwDi
         int r;
 
         r = get_string_property(fw, FW_CONFIG_PATH, FW_CONFIG_IFACE, "RFC3964_IPv4", &value, diag);
+        /* firewalld before 0.7 has no such setting (nor filter); it says so only in the text */
+        if (r == -EIO && diag && diag->message && strstr(diag->message, "does not exist")) {
+                tpfw_diag_clear(diag);
+                return tpfw_diag_set(diag, ENOENT, NULL, 0,
+                                     "firewalld has no RFC3964_IPv4 setting");
+        }
         if (r < 0)
                 return r;
         /* firewalld accepts these four spellings in firewalld.conf, case-insensitively. */

@@ -112,6 +112,10 @@ int tpfw_rfc3964_get(const char *dir, TpfwFirewalld *fw, bool *ret_enabled, Tpfw
                 tpfw_diag_clear(&ignored);
                 if (r == 0)
                         return 0;
+                /* before 0.7: no setting and no filter, whatever firewalld.conf holds */
+                if (r == -ENOENT)
+                        return tpfw_diag_set(diag, ENOENT, NULL, 0,
+                                             "firewalld has no RFC3964_IPv4 setting");
                 /* e.g. not authorised to read the configuration: the file is what it loaded */
         }
         r = read_file(path, TPFW_STORE_FOLLOW_SYMLINK, &data, &len, &exists, diag);
@@ -291,6 +295,42 @@ static TpfwFirewalld *connect_if_running(int timeout_ms)
         return fw;
 }
 
+/*
+ * firewalld has no RFC3964_IPv4 (before 0.7), so no filter: nothing to warn about or fix, and
+ * nothing to put back. A record of an earlier fix (made offline, before this firewalld ran)
+ * goes with the owner, without touching the setting, so it never blocks an uninstall.
+ */
+static int forget_absent(const TpfwRfc3964Request *req, const TpfwRfc3964State *state, bool claimed,
+                         TpfwRfc3964Outcome *ret, TpfwDiag *diag)
+{
+        g_autofree char *path = state_path(req->firewalld_dir);
+        g_autoptr(GPtrArray) owners = g_ptr_array_new();
+        TpfwRfc3964State next;
+        size_t len = 0;
+        int r;
+
+        ret->absent = true;
+        if (!claimed || req->check)
+                return 0;
+        for (char **o = state->owners; o && *o; o++)
+                if (strcmp(*o, req->owner) != 0)
+                        g_ptr_array_add(owners, *o);
+        g_ptr_array_add(owners, NULL);
+        r = read_file(path, 0, &ret->state_data, &len, &ret->state_existed, diag);
+        ret->state_len = len;
+        if (r < 0)
+                return r;
+        next.owners = (char **)owners->pdata;
+        next.previous = state->previous;
+        r = tpfw_rfc3964_state_save(req->firewalld_dir, &next, diag);
+        ret->state_changed = r == 0;
+        /* the last record goes: firewalld.conf gets back the value it had (firewalld ignores it,
+         * an upgraded one will not) */
+        if (r == 0 && owners->len == 1 && state->previous >= 0)
+                r = tpfw_rfc3964_set(req->firewalld_dir, NULL, state->previous == 1, diag);
+        return r;
+}
+
 int tpfw_rfc3964_update(const TpfwRfc3964Request *req, TpfwRfc3964Outcome *ret, TpfwDiag *diag)
 {
         TpfwRfc3964State state = TPFW_RFC3964_STATE_INIT;
@@ -323,6 +363,12 @@ int tpfw_rfc3964_update(const TpfwRfc3964Request *req, TpfwRfc3964Outcome *ret, 
                 fw = connect_if_running(req->dbus_timeout_ms);
         live = req->offline ? NULL : req->fw ? req->fw : fw;
         r = tpfw_rfc3964_get(req->firewalld_dir, live, &current, diag);
+        if (r == -ENOENT) {
+                tpfw_diag_clear(diag);
+                r = forget_absent(req, &state, claimed, ret, diag);
+                tpfw_rfc3964_state_clear(&state);
+                return r;
+        }
         if (r < 0) {
                 tpfw_rfc3964_state_clear(&state);
                 return r;
