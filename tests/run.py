@@ -26,6 +26,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -74,11 +75,13 @@ def run_python(suite_dir, builddir, label):
     loader = unittest.TestLoader()
     suite = loader.discover(suite_dir, pattern="test_*.py", top_level_dir=HERE)
     runner = unittest.TextTestRunner(verbosity=2, resultclass=CountingResult, stream=sys.stdout)
+    t0 = time.monotonic()
     res = runner.run(suite)
+    elapsed = time.monotonic() - t0
     failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
     skipped = len(res.skipped)
     passed = res.testsRun - failed - skipped
-    print(f"{label}: {passed} passed, {failed} failed, {skipped} skipped")
+    print(f"{label}: {passed} passed, {failed} failed, {skipped} skipped ({elapsed:.0f} s)")
     return passed, failed
 
 

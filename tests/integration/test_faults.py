@@ -21,9 +21,10 @@ restore's own write ("temp-create@2" ... "dir-fsync@2": the 2nd hit, the 1st bei
 write), "rollback-reload" (restored, not yet reloaded) and "reload-done@2" (firewalld has
 reloaded the restored file, the tool has not looked at the answer).
 
-Measured: 102 cases (38 install, 38 uninstall, 26 install without a previous file) in about
-105 s on 2 CPUs, nearly all of it firewalld reloads;
-one sandbox per class, and the state is put back only when a case changed it.
+102 cases (38 install, 38 uninstall, 26 install without a previous file) on Debian's firewalld,
+nearly all of the time firewalld reloads; one sandbox per class, and the state is put back only
+when a case changed it. On the upstream releases of the matrix only the points where firewalld
+acts run (FILE_ONLY below).
 """
 import os
 import re
@@ -32,6 +33,7 @@ import subprocess
 import tempfile
 import unittest
 
+from integration import sandbox
 from integration.sandbox import FW_CONFIG_PATH, FW_PATH, FirewalldSandbox, skip_unless_possible
 from tpfwtest import CLI, CLI_FAULT, assert_no_sanitizer_report, fixture, read_bytes
 
@@ -262,11 +264,23 @@ class FaultBase(unittest.TestCase):
         self.assert_consistent(NEW, again)
 
 
+# Points where the tool only writes files (before the rename, and the rollback's own write up to
+# its rename): what happens there does not depend on firewalld's version. Debian's firewalld runs
+# every point; the upstream releases of the matrix (TPFW_FIREWALLD_PREFIX) run only the points
+# where firewalld acts (dir-fsync on, the reloads, verify, the rollback's reload), which keeps
+# `make check` on four firewalld versions within CI's time (this module is the suite's heaviest).
+FILE_ONLY = {"lock", "read", "temp-create", "temp-write", "fsync", "backup", "rename",
+             "temp-create@2", "temp-write@2", "fsync@2", "rename@2"}
+FIREWALLD_POINTS_ONLY = sandbox.FIREWALLD_PREFIX is not None
+
+
 def _add_cases(cls):
     fresh = cls.OP == "install-fresh"
     for spec, expect in EXPECT.items():
         if fresh and spec == "backup":
             continue  # there is nothing to back up
+        if FIREWALLD_POINTS_ONLY and spec in FILE_ONLY:
+            continue
         for mode in ("fail", "crash"):
             def t(self, spec=spec, mode=mode, expect=expect):
                 self.run_case(spec, mode, expect)
@@ -275,6 +289,8 @@ def _add_cases(cls):
     for spec, expect in ROLLBACK.items():
         if fresh and "@" in spec and spec != "reload-done@2":
             continue  # the rollback removes the file: no second write
+        if FIREWALLD_POINTS_ONLY and spec in FILE_ONLY:
+            continue
         for mode in ("fail", "crash"):
             def t(self, spec=spec, mode=mode, expect=expect):
                 self.run_case(spec, mode, expect, pre_fail=["verify"])
