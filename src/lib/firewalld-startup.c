@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* A firewalld that is starting but does not own its D-Bus name yet: find it, wait for it. */
-#include <dirent.h>
 #include <errno.h>
 #include <glib.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <tproxy-firewalld/apply.h>
@@ -97,21 +95,25 @@ static bool firewalld_process_for(const char *dir)
         return false;
 }
 
-/* firewalld's pid file names a live process (only firewalld of the default dir writes it). */
+/* firewalld's pid file names a live firewalld (only firewalld of the default dir writes it; a
+ * stale file's pid may belong to another process by now). */
 static bool pid_file_live(void)
 {
         for (size_t i = 0; i < G_N_ELEMENTS(pid_files); i++) {
                 g_autofree char *text = NULL;
-                g_autofree char *proc = NULL;
-                long pid;
+                g_autofree char *pid = NULL;
+                _cleanup_strv_ char **argv = NULL;
+                size_t script = 0;
+                long n;
 
                 if (!g_file_get_contents(pid_files[i], &text, NULL, NULL))
                         continue;
-                pid = strtol(text, NULL, 10);
-                if (pid <= 0 || pid > INT_MAX)
+                n = strtol(text, NULL, 10);
+                if (n <= 0 || n > INT_MAX)
                         continue;
-                proc = g_strdup_printf("/proc/%ld", pid);
-                if (access(proc, F_OK) == 0)
+                pid = g_strdup_printf("%ld", n);
+                argv = firewalld_argv(pid, &script);
+                if (argv)
                         return true;
         }
         return false;
