@@ -43,6 +43,12 @@ class StartupRaceTest(unittest.TestCase):
         except FileNotFoundError:
             return None
 
+    @staticmethod
+    def runs_firewalld(pid):
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            words = f.read().split(b"\0")[:3]
+        return any(os.path.basename(w) == b"firewalld" for w in words)
+
     def name_owned_after(self):
         """Starts firewalld, returns the seconds until its bus name had an owner."""
         t0 = time.monotonic()
@@ -97,9 +103,19 @@ class StartupRaceTest(unittest.TestCase):
         """A firewalld that never owns its name: the install fails after --timeout with nothing
         written, it does not report not-running."""
         before = self.direct_xml()
-        self.sb.start(wait=False)
-        time.sleep(0.3)  # past the exec of "ip netns exec": the process is firewalld
-        self.sb.pause()
+        for _ in range(10):
+            self.sb.start(wait=False)
+            # past the exec of "ip netns exec": the process is firewalld
+            while not self.runs_firewalld(self.sb.fw_proc.pid):
+                time.sleep(0.005)
+            self.sb.pause()
+            if self.sb.get_state() is None:
+                break  # paused before it owns its name, as wanted
+            self.sb.resume()
+            self.sb.wait_started()
+            self.sb.stop()
+        else:
+            self.skipTest("firewalld always owned its name before it could be paused")
         try:
             t0 = time.monotonic()
             p = subprocess.run([CLI, "--firewalld-dir", self.sb.config_dir, "--timeout", "2",
