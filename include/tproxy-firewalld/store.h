@@ -38,10 +38,13 @@ int tpfw_store_read(const char *path, unsigned flags, size_t max_size, char **re
 
 /*
  * Replaces path with data atomically: a temporary file in the same directory
- * (O_EXCL|O_CLOEXEC|O_NOFOLLOW), the old file's mode and owner (new file: 0644), fsync, the old
- * file copied to "<path>.old" (firewalld's convention, when it existed), rename over path, fsync
- * of the directory. Stale temporary files of earlier crashed runs are removed first.
- * Returns 0 or -errno with diag.
+ * (O_EXCL|O_CLOEXEC|O_NOFOLLOW), the old file's mode, owner and extended attributes (SELinux
+ * label, ACL, user.*; new file: 0644), fsync, the old file copied to "<path>.old" (firewalld's
+ * convention, when it existed; always a separate file, never a link to path), rename over path,
+ * fsync of the directory. Stale temporary files of earlier crashed runs are removed first.
+ * Returns 0 or -errno with diag. On success diag holds a warning (message starting "warning: ")
+ * when a security.* attribute could not be set on the new file (a filesystem or policy without
+ * it); the write itself is done.
  */
 int tpfw_store_write(const char *path, const char *data, size_t len, unsigned flags,
                      TpfwDiag *diag);

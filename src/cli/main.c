@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tproxy-firewalld/libraries.h>
+
 #include "cli.h"
 
 extern char **environ;
@@ -118,6 +120,18 @@ const char *cli_opt_value(const char *name, const char *inline_value, int argc, 
         return argv[++*i];
 }
 
+/* The libraries loaded must be the ones this build expects: said once, before any command. */
+static bool libraries_fit(void)
+{
+        TpfwDiag diag = TPFW_DIAG_INIT;
+        bool ok = tpfw_libraries_check(&diag) == 0;
+
+        if (!ok)
+                cli_error(&diag, "the libraries loaded do not fit this build");
+        tpfw_diag_clear(&diag);
+        return ok;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -194,6 +208,8 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return EXIT_USAGE;
         }
+        if (!libraries_fit())
+                return EXIT_FAIL;
         for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++)
                 if (strcmp(argv[optind], verbs[i].name) == 0)
                         return verbs[i].func(&g, argc - optind, argv + optind);

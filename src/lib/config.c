@@ -5,9 +5,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <yaml.h>
 
 #include "config-private.h"
-#include "lazy.h"
 #include "util.h"
 
 #define ENV_PREFIX "KUMA_TRANSPARENT_PROXY_"
@@ -1095,9 +1095,6 @@ static int apply_config_text(BuildContext *ctx, const char *name, const char *da
 
         if (memchr(data, '\0', len))
                 return tpfw_diag_set(ctx->diag, EINVAL, name, 0, "NUL bytes are not allowed");
-        r = tpfw_lazy_libyaml("reading configuration files", ctx->diag);
-        if (r < 0)
-                return r;
         if (!yaml_parser_initialize(&parser))
                 return -ENOMEM;
         yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "direct-private.h"
-#include "lazy.h"
 #include "util.h"
+#include "xml-util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNG, xmlRelaxNGFree)
@@ -68,9 +68,6 @@ int tpfw_direct_validate_schema(const char *schema_path, const char *data, size_
 
         if (len > TPFW_DIRECT_MAX_SIZE)
                 return tpfw_diag_set(diag, EFBIG, NULL, 0, "file is too large (%zu bytes)", len);
-        r = tpfw_lazy_libxml("schema validation", diag);
-        if (r < 0)
-                return r;
         if (!g_file_get_contents(schema_path, &schema_data, &schema_len, &error))
                 return tpfw_diag_set(diag, ENOENT, schema_path, 0, "cannot read schema: %s",
                                      error->message);

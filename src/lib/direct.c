@@ -5,8 +5,8 @@
 #include <tproxy-firewalld/args.h>
 
 #include "direct-private.h"
-#include "lazy.h"
 #include "util.h"
+#include "xml-util.h"
 
 /* ---- libxml2 error capture ---- */
 
@@ -730,12 +730,8 @@ static int parse_xml(const char *name, const char *data, size_t len, xmlDoc **re
         xmlStructuredErrorFunc saved_handler;
         void *saved_context;
         xmlDocPtr doc;
-        int r;
+        int r = 0;
 
-        /* only files outside the fast parser's subset come here */
-        r = tpfw_lazy_libxml("reading this file", diag);
-        if (r < 0)
-                return r;
         saved_handler = xmlStructuredError;
         saved_context = xmlStructuredErrorContext;
         ctxt = xmlNewParserCtxt();

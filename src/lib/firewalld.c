@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* firewalld over D-Bus (libdbus-1): running?, reload, state, direct entries, runtime edits. */
+#include <dbus/dbus.h>
 #include <errno.h>
 #include <glib.h>
 #include <stdlib.h>
@@ -8,7 +9,6 @@
 #include <tproxy-firewalld/args.h>
 #include <tproxy-firewalld/firewalld.h>
 
-#include "lazy.h"
 #include "util.h"
 
 #define FW_BUS_NAME "org.fedoraproject.FirewallD1"
@@ -147,11 +147,7 @@ int tpfw_firewalld_connect(int timeout_ms, TpfwFirewalld **ret, TpfwDiag *diag)
         g_auto(DBusError) e = DBUS_ERROR_INIT;
         TpfwFirewalld *fw;
         DBusConnection *conn;
-        int r;
 
-        r = tpfw_lazy_libdbus("talking to firewalld", diag);
-        if (r < 0)
-                return r;
         conn = dbus_bus_get_private(DBUS_BUS_SYSTEM, &e);
         if (!conn) {
                 g_autofree char *msg = one_line(e.message);

@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* A word-at-a-time string hash for the library's own key sets (not for persistent use: the value
- * depends on the byte order). */
+/*
+ * The library's one string hash, for its in-memory key sets (ruleset.c; not for anything stored:
+ * the value depends on the byte order). A hash only picks a bucket: every user compares the full
+ * key on a hash match and never decides equality by the hash alone (tests/unit/
+ * test_hash_collisions.c builds ruleset.c with every hash colliding to prove it).
+ * Use: h = tpfw_hash_mix(TPFW_HASH_SEED, small integer fields); h = tpfw_hash_str(h, each
+ * string); index with tpfw_hash_fold(h).
+ */
 #pragma once
 
 #include <stddef.h>

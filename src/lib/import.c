@@ -115,6 +115,26 @@ static int check_chain_name(Importer *im, const char *chain)
         return 0;
 }
 
+/*
+ * Built-in chains of the kernel that firewalld's direct interface cannot address: firewalld hooks
+ * its *_direct chains only into the chains of its BUILT_IN_CHAINS (firewall/core/ipXtables.py),
+ * and nat INPUT is not among them. A rule there cannot be stored, and declaring the chain would
+ * make firewalld create a custom chain the kernel already has.
+ */
+static bool is_unaddressable_builtin(const char *table, const char *chain)
+{
+        return strcmp(table, "nat") == 0 && strcmp(chain, "INPUT") == 0;
+}
+
+static int refuse_unaddressable(Importer *im, const char *chain)
+{
+        return fail(im,
+                    "chain %s of table %s is built into the kernel, but firewalld's direct "
+                    "interface cannot address it (it hooks only its own built-in chains); rules "
+                    "in it cannot be stored in direct.xml",
+                    chain, im->table);
+}
+
 static int declare_chain(Importer *im, const char *chain)
 {
         int r;
@@ -122,7 +142,7 @@ static int declare_chain(Importer *im, const char *chain)
         r = check_chain_name(im, chain);
         if (r < 0)
                 return r;
-        if (tpfw_is_builtin_chain(im->table, chain))
+        if (tpfw_is_builtin_chain(im->table, chain) || is_unaddressable_builtin(im->table, chain))
                 return fail(im, "chain %s is a built-in chain of table %s and cannot be created",
                             chain, im->table);
         r = tpfw_ruleset_add_chain(im->rs, im->ipv, im->table, chain);
@@ -169,7 +189,8 @@ static int parse_chain_line(Importer *im, const char *line)
                 return fail(im, "chain declaration for %s has no policy (use \"-\")", chain);
         if (argv[2] && (argv[3] || !is_counters(argv[2], strlen(argv[2]))))
                 return fail(im, "unexpected text after the policy of chain %s", chain);
-        if (tpfw_is_builtin_chain(im->table, chain)) {
+        /* iptables-save prints every built-in chain of a table: declaring one adds nothing */
+        if (tpfw_is_builtin_chain(im->table, chain) || is_unaddressable_builtin(im->table, chain)) {
                 /* "-" leaves the policy alone and ACCEPT is the kernel's default. */
                 if (strcmp(policy, "-") != 0 && strcmp(policy, "ACCEPT") != 0)
                         return fail(im,
@@ -271,6 +292,8 @@ static int add_rule(Importer *im, const Command *cmd, const char *const *argv)
                         return r;
                 args++;
         }
+        if (is_unaddressable_builtin(im->table, chain))
+                return refuse_unaddressable(im, chain);
         if (!tpfw_is_builtin_chain(im->table, chain) &&
             !tpfw_ruleset_has_chain(im->rs, im->ipv, im->table, chain))
                 return fail(im,

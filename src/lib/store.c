@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 
 #include <tproxy-firewalld/store.h>
@@ -186,10 +187,80 @@ void tpfw_store_remove_stale(const char *path)
 }
 
 /* Writes data to a new temporary file in dirfd with the given mode/owner; returns its name. */
+/*
+ * Copies the extended attributes of src to dst: the SELinux label, the ACL
+ * (system.posix_acl_access), user.* and any other the filesystem lists. A security.* one that
+ * cannot be set (a filesystem or policy without it) is added to warnings and skipped; any other
+ * failure is returned as -errno.
+ */
+static int copy_xattrs(int src, int dst, GString *warnings)
+{
+        g_autofree char *names = NULL;
+        ssize_t n = flistxattr(src, NULL, 0);
+
+        if (n < 0)
+                return errno == ENOTSUP ? 0 : -errno;
+        if (n == 0)
+                return 0;
+        names = g_malloc((size_t)n);
+        n = flistxattr(src, names, (size_t)n);
+        if (n < 0)
+                return -errno;
+        for (char *name = names; name < names + n; name += strlen(name) + 1) {
+                g_autofree char *value = NULL;
+                ssize_t vlen = fgetxattr(src, name, NULL, 0);
+                int r = 0;
+
+                if (vlen >= 0) {
+                        value = g_malloc((size_t)vlen + 1);
+                        vlen = fgetxattr(src, name, value, (size_t)vlen);
+                }
+                if (vlen < 0)
+                        r = -errno;
+                if (r == 0 && g_str_has_prefix(name, "security."))
+                        r = tpfw_fault("xattr-security") < 0 ? -EOPNOTSUPP : 0;
+                if (r == 0 && fsetxattr(dst, name, value, (size_t)vlen, 0) < 0)
+                        r = -errno;
+                if (r < 0 && !g_str_has_prefix(name, "security."))
+                        return r;
+                if (r < 0)
+                        g_string_append_printf(warnings, "%s%s (%s)", warnings->len ? ", " : "",
+                                               name, g_strerror(-r));
+        }
+        return 0;
+}
+
+/* Copies the contents of src (from its start) to dst. */
+static int copy_contents(int src, int dst)
+{
+        char buf[65536];
+
+        for (;;) {
+                ssize_t n = read(src, buf, sizeof(buf));
+                int r;
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return 0;
+                r = write_all(dst, buf, (size_t)n);
+                if (r < 0)
+                        return r;
+        }
+}
+
+/*
+ * Writes a new temporary file in dirfd: data, or with data NULL the contents of srcfd. With srcfd
+ * (the file being replaced, or -1) it takes that file's mode, owner and extended attributes,
+ * otherwise mode 0644; keep_times also copies its times (for the backup). Returns its name.
+ */
 static int write_temp(int dirfd, const char *path, const char *base, const char *data, size_t len,
-                      mode_t mode, uid_t uid, gid_t gid, bool set_owner, char **ret_name,
+                      int srcfd, bool keep_times, GString *warnings, char **ret_name,
                       TpfwDiag *diag)
 {
+        struct stat st = {.st_mode = 0644};
         g_autofree char *name = NULL;
         _cleanup_close_ int fd = -1;
         int r;
@@ -210,11 +281,19 @@ static int write_temp(int dirfd, const char *path, const char *base, const char 
                 return tpfw_diag_set(diag, errno, path, 0, "cannot create temporary file: %s",
                                      g_strerror(errno));
         r = tpfw_fault("temp-write");
-        if (r == 0)
-                r = write_all(fd, data, len);
-        if (r == 0 && fchmod(fd, mode) < 0)
+        if (r == 0 && srcfd >= 0 && fstat(srcfd, &st) < 0)
                 r = -errno;
-        if (r == 0 && set_owner && fchown(fd, uid, gid) < 0)
+        if (r == 0)
+                r = data ? write_all(fd, data, len) : copy_contents(srcfd, fd);
+        if (r == 0 && fchmod(fd, st.st_mode & 07777) < 0)
+                r = -errno;
+        if (r == 0 && srcfd >= 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
+                r = -errno;
+        /* after fchown, which drops security.capability, and fchmod, which an ACL adjusts */
+        if (r == 0 && srcfd >= 0)
+                r = copy_xattrs(srcfd, fd, warnings);
+        if (r == 0 && keep_times &&
+            futimens(fd, (const struct timespec[2]){st.st_atim, st.st_mtim}) < 0)
                 r = -errno;
         if (r == 0)
                 r = tpfw_fault("fsync");
@@ -222,10 +301,37 @@ static int write_temp(int dirfd, const char *path, const char *base, const char 
                 r = -errno;
         if (r < 0) {
                 (void)unlinkat(dirfd, name, 0);
-                return tpfw_diag_set(diag, -r, path, 0, "cannot write the new version: %s",
-                                     g_strerror(-r));
+                return tpfw_diag_set(diag, -r, path, 0, "cannot write the %s: %s",
+                                     data ? "new version" : "backup", g_strerror(-r));
         }
         *ret_name = g_steal_pointer(&name);
+        return 0;
+}
+
+/*
+ * Keeps the file being replaced (srcfd) as <base>.old, as firewalld does: a copy under a temporary
+ * name, renamed over .old. The backup is its own inode at every moment, never a link to the live
+ * file, so a failed or interrupted final rename cannot leave .old and the file the same file
+ * (firewalld's own writer then refuses to back up, and the backup would be no backup).
+ */
+static int keep_backup(int dirfd, const char *target, const char *base, int srcfd,
+                       GString *warnings, TpfwDiag *diag)
+{
+        g_autofree char *old = g_strconcat(base, ".old", NULL);
+        g_autofree char *oldtmp = NULL;
+        int r;
+
+        r = write_temp(dirfd, target, base, NULL, 0, srcfd, true, warnings, &oldtmp, diag);
+        if (r < 0)
+                return r;
+        r = tpfw_fault("backup");
+        if (r == 0 && renameat(dirfd, oldtmp, dirfd, old) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void)unlinkat(dirfd, oldtmp, 0);
+                return tpfw_diag_set(diag, -r, target, 0, "cannot keep the backup %s.old: %s",
+                                     target, g_strerror(-r));
+        }
         return 0;
 }
 
@@ -236,11 +342,10 @@ static int replace(const char *path, const char *data, size_t len, unsigned flag
         g_autofree char *dir = NULL;
         g_autofree char *base = NULL;
         g_autofree char *tmp = NULL;
-        g_autofree char *old = NULL;
-        g_autofree char *oldtmp = NULL;
+        g_autoptr(GString) warnings = g_string_new(NULL);
         _cleanup_close_ int dirfd = -1;
+        _cleanup_close_ int srcfd = -1;
         struct stat st;
-        bool exists;
         int r;
 
         if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
@@ -263,40 +368,24 @@ static int replace(const char *path, const char *data, size_t len, unsigned flag
                                      g_strerror(errno));
         remove_stale_temps(dirfd, base);
 
-        exists = fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
-        if (exists && S_ISDIR(st.st_mode))
-                return tpfw_diag_set(diag, EISDIR, target, 0, "is a directory, not a file");
-        if (exists && !S_ISREG(st.st_mode))
-                return tpfw_diag_set(diag, EINVAL, target, 0, "is not a regular file");
+        if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                if (S_ISDIR(st.st_mode))
+                        return tpfw_diag_set(diag, EISDIR, target, 0, "is a directory, not a file");
+                if (!S_ISREG(st.st_mode))
+                        return tpfw_diag_set(diag, EINVAL, target, 0, "is not a regular file");
+                srcfd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (srcfd < 0)
+                        return tpfw_diag_set(diag, errno, target, 0, "cannot open: %s",
+                                             g_strerror(errno));
+        }
 
-        r = write_temp(dirfd, target, base, data, len, exists ? st.st_mode & 07777 : 0644,
-                       exists ? st.st_uid : 0, exists ? st.st_gid : 0, exists, &tmp, diag);
-        if (r < 0)
-                return r;
-
-        if (backup && exists) {
-                /* firewalld keeps the previous version as direct.xml.old; a hard link is an exact
-                 * copy (content, mode, owner, times) and replacing .old through a rename keeps it
-                 * whole at every moment. */
-                old = g_strconcat(base, ".old", NULL);
-                oldtmp = g_strdup_printf(".%s%sold", base, TEMP_INFIX);
-                (void)unlinkat(dirfd, oldtmp, 0);
-                r = tpfw_fault("backup");
-                if (r == 0 && linkat(dirfd, base, dirfd, oldtmp, 0) < 0)
-                        r = -errno;
-                if (r == 0 && renameat(dirfd, oldtmp, dirfd, old) < 0)
-                        r = -errno;
-                /* rename() between two links of one inode (.old already is a link to the file,
-                 * after a crash just before the final rename) succeeds without removing oldtmp */
-                if (r == 0)
-                        (void)unlinkat(dirfd, oldtmp, 0);
-                if (r < 0) {
-                        (void)unlinkat(dirfd, oldtmp, 0);
+        r = write_temp(dirfd, target, base, data, len, srcfd, false, warnings, &tmp, diag);
+        if (r == 0 && backup && srcfd >= 0)
+                r = keep_backup(dirfd, target, base, srcfd, warnings, diag);
+        if (r < 0) {
+                if (tmp)
                         (void)unlinkat(dirfd, tmp, 0);
-                        return tpfw_diag_set(diag, -r, target, 0,
-                                             "cannot keep the backup %s.old: %s", target,
-                                             g_strerror(-r));
-                }
+                return r;
         }
         r = tpfw_fault("rename");
         if (r == 0 && renameat(dirfd, tmp, dirfd, base) < 0)
@@ -312,6 +401,10 @@ static int replace(const char *path, const char *data, size_t len, unsigned flag
                 return tpfw_diag_set(diag, -r, dir, 0,
                                      "replaced the file but cannot sync the directory: %s",
                                      g_strerror(-r));
+        if (warnings->len)
+                (void)tpfw_diag_set(diag, EOPNOTSUPP, target, 0,
+                                    "warning: written without the extended attributes %s",
+                                    warnings->str);
         return 0;
 }
 

@@ -182,7 +182,7 @@ class InstallTest(unittest.TestCase):
         self.assertIn("tpfw_render_json", exported)
         self.assertEqual([s for s in exported if s.startswith("tpfw_json_")], [])
         # exactly the functions the public headers declare: private cross-file helpers
-        # (direct-private.h, lazy.h, json-writer.h) are hidden
+        # (direct-private.h, json-writer.h) are hidden
         public = set()
         inc = os.path.join(SRCDIR, "include", "tproxy-firewalld")
         for h in os.listdir(inc):

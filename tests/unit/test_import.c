@@ -29,6 +29,7 @@ static const Golden goldens[] = {
         {"kuma-worked-example", TPFW_IPV6}, /* its headers must override the default */
         {"iptables-save-forms", TPFW_IPV6},
         {"crlf", TPFW_IPV4},
+        {"linkerd-iptables-save", TPFW_IPV4}, /* declares nat INPUT, as iptables-save does */
 };
 
 static char *describe(const char *name, const TpfwRuleset *rs)
@@ -237,6 +238,63 @@ static void test_worked_example_priorities(void **state)
 }
 
 /* Comment matches keep their text as one argument, and nothing is tagged with an owner. */
+/* Built-in chains: declarations import as nothing; nat INPUT, which firewalld cannot address,
+ * is refused by name when it gets a rule or is created. */
+static void test_builtin_chain_declarations(void **state)
+{
+        static const char *const nothing[] = {
+                "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT - [0:0]\n"
+                ":POSTROUTING ACCEPT [3:180]\nCOMMIT\n",
+                "*nat\n:INPUT -\nCOMMIT\n",
+                "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT "
+                "[0:0]\nCOMMIT\n",
+                "*mangle\n:PREROUTING ACCEPT\n:INPUT ACCEPT\n:FORWARD ACCEPT\n:OUTPUT ACCEPT\n"
+                ":POSTROUTING ACCEPT\nCOMMIT\n*raw\n:PREROUTING ACCEPT\n:OUTPUT ACCEPT\nCOMMIT\n"
+                "*security\n:INPUT ACCEPT\n:FORWARD ACCEPT\n:OUTPUT ACCEPT\nCOMMIT\n",
+        };
+        static const struct {
+                const char *text;
+                const char *message;
+        } refused[] = {
+                {"*nat\n:INPUT ACCEPT [0:0]\n-A INPUT -j RETURN\nCOMMIT\n",
+                 "t:3: chain INPUT of table nat is built into the kernel, but firewalld's direct "
+                 "interface cannot address it (it hooks only its own built-in chains); rules in it "
+                 "cannot be stored in direct.xml"},
+                {"*nat\n-I INPUT 1 -j RETURN\nCOMMIT\n", "t:2: chain INPUT of table nat is built"},
+                {"*nat\n-N INPUT\nCOMMIT\n",
+                 "t:2: chain INPUT is a built-in chain of table nat and cannot be created"},
+                {"*nat\n:INPUT DROP [0:0]\nCOMMIT\n",
+                 "t:2: policy DROP for built-in chain INPUT cannot be expressed"},
+                {"*filter\n:INPUT DROP [0:0]\nCOMMIT\n",
+                 "t:2: policy DROP for built-in chain INPUT cannot be expressed"},
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(nothing); i++) {
+                g_autoptr(TpfwRuleset) rs = NULL;
+                TpfwDiag diag = TPFW_DIAG_INIT;
+
+                assert_int_equal(tpfw_import_iptables_restore("t", nothing[i], strlen(nothing[i]),
+                                                              TPFW_IPV4, &rs, &diag),
+                                 0);
+                assert_int_equal(tpfw_ruleset_n_chains(rs), 0);
+                assert_int_equal(tpfw_ruleset_n_rules(rs), 0);
+        }
+        for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+                g_autoptr(TpfwRuleset) rs = NULL;
+                TpfwDiag diag = TPFW_DIAG_INIT;
+                g_autofree char *msg = NULL;
+
+                assert_int_equal(tpfw_import_iptables_restore("t", refused[i].text,
+                                                              strlen(refused[i].text), TPFW_IPV4,
+                                                              &rs, &diag),
+                                 -EINVAL);
+                msg = tpfw_diag_format(&diag);
+                if (!g_str_has_prefix(msg, refused[i].message))
+                        fail_msg("%s\ngave: %s", refused[i].text, msg);
+                tpfw_diag_clear(&diag);
+        }
+}
+
 static void test_comments_kept_and_untagged(void **state)
 {
         static const char text[] = "*filter\n"
@@ -418,6 +476,7 @@ int main(void)
                 cmocka_unit_test(test_goldens),
                 cmocka_unit_test(test_worked_example_priorities),
                 cmocka_unit_test(test_comments_kept_and_untagged),
+                cmocka_unit_test(test_builtin_chain_declarations),
                 cmocka_unit_test(test_empty_inputs),
                 cmocka_unit_test(test_length_bounds_input),
                 cmocka_unit_test(test_nul_byte),

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <tproxy-firewalld/apply.h>
@@ -160,6 +161,83 @@ static void test_write_new_and_replace(void **state)
         rm_rf(dir);
 }
 
+/* The backup is a copy: never the same inode as the file, whatever came before. */
+static void test_backup_is_a_separate_file(void **state)
+{
+        g_autofree char *dir = make_tmpdir();
+        g_autofree char *f = g_build_filename(dir, "direct.xml", NULL);
+        g_autofree char *old = g_build_filename(dir, "direct.xml.old", NULL);
+        struct stat st_f, st_old, st_before;
+        char *t;
+
+        put(f, "one\n");
+        assert_int_equal(stat(f, &st_before), 0);
+        assert_int_equal(tpfw_store_write(f, "two\n", 4, 0, NULL), 0);
+        assert_int_equal(stat(f, &st_f), 0);
+        assert_int_equal(stat(old, &st_old), 0);
+        assert_int_not_equal(st_f.st_ino, st_old.st_ino);
+        assert_int_equal(st_old.st_nlink, 1);
+        assert_int_equal(st_f.st_nlink, 1);
+        /* an exact copy: contents, mode and modification time */
+        assert_int_equal(st_old.st_mtim.tv_sec, st_before.st_mtim.tv_sec);
+        assert_int_equal(st_old.st_mtim.tv_nsec, st_before.st_mtim.tv_nsec);
+        t = get(old);
+        assert_string_equal(t, "one\n");
+        g_free(t);
+
+        /* a .old left as a hard link of the file (what a crash did before) is replaced by a copy */
+        assert_int_equal(unlink(old), 0);
+        assert_int_equal(link(f, old), 0);
+        assert_int_equal(tpfw_store_write(f, "three\n", 6, 0, NULL), 0);
+        assert_int_equal(stat(f, &st_f), 0);
+        assert_int_equal(stat(old, &st_old), 0);
+        assert_int_not_equal(st_f.st_ino, st_old.st_ino);
+        t = get(old);
+        assert_string_equal(t, "two\n");
+        g_free(t);
+        t = get(f);
+        assert_string_equal(t, "three\n");
+        g_free(t);
+        rm_rf(dir);
+}
+
+static char *xattr(const char *path, const char *name)
+{
+        char buf[256];
+        ssize_t n = getxattr(path, name, buf, sizeof(buf) - 1);
+
+        if (n < 0)
+                return NULL;
+        buf[n] = '\0';
+        return g_strdup(buf);
+}
+
+/* user.* attributes of the replaced file are on the new file and on the backup. */
+static void test_write_keeps_extended_attributes(void **state)
+{
+        g_autofree char *dir = make_tmpdir();
+        g_autofree char *f = g_build_filename(dir, "direct.xml", NULL);
+        g_autofree char *old = g_build_filename(dir, "direct.xml.old", NULL);
+        g_autofree char *a = NULL, *b = NULL, *c = NULL;
+        TpfwDiag diag = TPFW_DIAG_INIT;
+
+        put(f, "one\n");
+        if (setxattr(f, "user.tpfw.test", "label one", 9, 0) < 0) {
+                rm_rf(dir);
+                skip(); /* a filesystem without user.* attributes */
+        }
+        assert_int_equal(setxattr(f, "user.tpfw.empty", "", 0, 0), 0);
+        assert_int_equal(tpfw_store_write(f, "two\n", 4, 0, &diag), 0);
+        assert_null(diag.message);
+        a = xattr(f, "user.tpfw.test");
+        b = xattr(old, "user.tpfw.test");
+        c = xattr(f, "user.tpfw.empty");
+        assert_string_equal(a, "label one");
+        assert_string_equal(b, "label one");
+        assert_string_equal(c, "");
+        rm_rf(dir);
+}
+
 static void test_write_refuses_symlink_and_dir(void **state)
 {
         g_autofree char *dir = make_tmpdir();
@@ -230,6 +308,8 @@ int main(void)
                 cmocka_unit_test(test_lock_missing_dir),
                 cmocka_unit_test(test_read_cases),
                 cmocka_unit_test(test_write_new_and_replace),
+                cmocka_unit_test(test_backup_is_a_separate_file),
+                cmocka_unit_test(test_write_keeps_extended_attributes),
                 cmocka_unit_test(test_write_refuses_symlink_and_dir),
                 cmocka_unit_test(test_write_missing_dir),
                 cmocka_unit_test(test_unified_diff),
