@@ -49,10 +49,11 @@ LDSAN        := -fsanitize=$(SANITIZE)
 endif
 
 PKG_CFLAGS   := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-# libxml2, libdbus-1 and libyaml are dlopen()ed on first use (src/lib/lazy.h): headers only.
-PKG_LIBS     := $(shell $(PKG_CONFIG) --libs $(filter-out libxml-2.0 dbus-1 yaml-0.1,$(PKGS)) 2>/dev/null)
+PKG_LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CPPFLAGS     += -Iinclude -D_GNU_SOURCE -DTPFW_VERSION=\"$(VERSION)\" \
                 -DTPFW_DATADIR=\"$(DATADIR)/tproxy-firewalld\"
+# libyaml has no version macro: --version reports the one pkg-config found at build time.
+CPPFLAGS     += -DTPFW_LIBYAML_VERSION=\"$(shell $(PKG_CONFIG) --modversion yaml-0.1 2>/dev/null)\"
 CFLAGS       += -std=gnu11 $(OPTFLAGS) $(WARNINGS) $(PKG_CFLAGS) -fPIC
 LDFLAGS      += $(LDSAN)
 
