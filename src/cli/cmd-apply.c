@@ -252,10 +252,8 @@ static int settle_store_firewalld(const CliGlobal *g, const TpfwConfig *cfg, App
                            origin);
                 return EXIT_USAGE;
         }
-        cli_warnf(g,
-                  "note: %s=false: changing firewalld's runtime only, not direct.xml "
-                  "(--store-firewalld overrides)",
-                  origin);
+        cli_warnf(g, "note: %s=false: changing firewalld's runtime only, not direct.xml%s", origin,
+                  from_flag ? "" : " (--store-firewalld overrides)");
         f->runtime_only = true;
         return 0;
 }
