@@ -77,6 +77,8 @@ void cli_verbosef(const CliGlobal *g, const char *fmt, ...) __attribute__((forma
 /* TpfwStepFunc for --verbose: "tproxy-firewalld: lock: 0.1 ms" on stderr; userdata is the
  * CliGlobal. */
 void cli_print_step(const char *step, const char *detail, uint64_t usec, void *userdata);
+/* cli_print_step() for a step that began at start (g_get_monotonic_time()). */
+void cli_step_since(const CliGlobal *g, const char *step, const char *detail, gint64 start);
 
 /* ---- options (options.c) ---- */
 
@@ -103,6 +105,11 @@ int cli_check_global(const CliGlobal *g);
  */
 int cli_unknown_option(const CliGlobal *g, const char *arg, const char *const *names,
                        bool with_kuma);
+/*
+ * The command line of a command that has no options of its own (only the global ones): prints
+ * help for --help and returns EXIT_OK; returns -1 to go on, or EXIT_USAGE (printed).
+ */
+int cli_parse_no_options(CliGlobal *g, int argc, char **argv, const char *help);
 /* The candidate nearest to word (Damerau-Levenshtein), when near enough to suggest; or NULL. */
 const char *cli_nearest(const char *word, const char *const *candidates);
 

@@ -32,35 +32,26 @@ int cmd_reload(CliGlobal *g, int argc, char **argv)
         gint64 start;
         int r;
 
-        for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-                        printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] reload\n"
-                               "\n"
-                               "Reload firewalld over D-Bus and print its state.\n"
-                               "Exit status 0: reloaded and RUNNING, 1: otherwise.\n");
-                        return EXIT_OK;
-                }
-                r = cli_take_global(g, argc, argv, &i, false);
-                if (r < 0)
-                        return EXIT_USAGE;
-                if (r == 0)
-                        return cli_unknown_option(g, argv[i], NULL, false);
-        }
-        if (cli_check_global(g) != EXIT_OK)
-                return EXIT_USAGE;
+        r = cli_parse_no_options(g, argc, argv,
+                                 "Usage: tproxy-firewalld [GLOBAL OPTIONS] reload\n"
+                                 "\n"
+                                 "Reload firewalld over D-Bus and print its state.\n"
+                                 "Exit status 0: reloaded and RUNNING, 1: otherwise.\n");
+        if (r >= 0)
+                return r;
         start = g_get_monotonic_time();
         r = tpfw_firewalld_connect(g->timeout_ms, &fw, &diag);
-        cli_print_step("connect", NULL, (uint64_t)(g_get_monotonic_time() - start), g);
+        cli_step_since(g, "connect", NULL, start);
         if (r == 0) {
                 start = g_get_monotonic_time();
                 r = tpfw_firewalld_reload(fw, &diag);
-                cli_print_step("reload", NULL, (uint64_t)(g_get_monotonic_time() - start), g);
+                cli_step_since(g, "reload", NULL, start);
                 reloaded = r == 0;
         }
         if (r == 0) {
                 start = g_get_monotonic_time();
                 r = tpfw_firewalld_get_state(fw, &state, &diag);
-                cli_print_step("getState", state, (uint64_t)(g_get_monotonic_time() - start), g);
+                cli_step_since(g, "getState", state, start);
         }
         if (r < 0) {
                 cli_error(&diag, g_strerror(-r));
@@ -284,7 +275,7 @@ static int status_query(CliGlobal *g, Status *s, const TpfwRuleset *disk, TpfwFi
         int r;
 
         r = tpfw_firewalld_connect(g->timeout_ms, &fw, &diag);
-        cli_print_step("connect", NULL, (uint64_t)(g_get_monotonic_time() - start), g);
+        cli_step_since(g, "connect", NULL, start);
         if (r == -ELIBACC) {
                 /* a broken installation, not a stopped firewalld */
                 cli_error(&diag, "cannot query firewalld");
@@ -306,15 +297,14 @@ static int status_query(CliGlobal *g, Status *s, const TpfwRuleset *disk, TpfwFi
                 return 0;
         start = g_get_monotonic_time();
         r = tpfw_firewalld_get_state(fw, &s->state, &diag);
-        cli_print_step("getState", s->state, (uint64_t)(g_get_monotonic_time() - start), g);
+        cli_step_since(g, "getState", s->state, start);
         for (size_t v = 0; r == 0 && v < G_N_ELEMENTS(views); v++) {
                 g_autoptr(TpfwRuleset) all = NULL;
                 g_autoptr(TpfwRuleset) mine = NULL;
 
                 start = g_get_monotonic_time();
                 r = tpfw_firewalld_get_direct(fw, views[v].view, &all, &diag);
-                cli_print_step("direct.getAllRules", views[v].name,
-                               (uint64_t)(g_get_monotonic_time() - start), g);
+                cli_step_since(g, "direct.getAllRules", views[v].name, start);
                 if (r < 0)
                         break;
                 mine = tpfw_ruleset_owner_subset(all, g->owner);

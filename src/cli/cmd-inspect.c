@@ -213,23 +213,12 @@ int cmd_list_owners(CliGlobal *g, int argc, char **argv)
         size_t n = 0;
         int code;
 
-        for (int i = 1; i < argc; i++) {
-                int r;
-
-                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-                        printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] list-owners\n"
-                               "\n"
-                               "List the owners that have entries in DIR/direct.xml.\n");
-                        return EXIT_OK;
-                }
-                r = cli_take_global(g, argc, argv, &i, false);
-                if (r < 0)
-                        return EXIT_USAGE;
-                if (r == 0)
-                        return cli_unknown_option(g, argv[i], NULL, false);
-        }
-        if (cli_check_global(g) != EXIT_OK)
-                return EXIT_USAGE;
+        code = cli_parse_no_options(g, argc, argv,
+                                    "Usage: tproxy-firewalld [GLOBAL OPTIONS] list-owners\n"
+                                    "\n"
+                                    "List the owners that have entries in DIR/direct.xml.\n");
+        if (code >= 0)
+                return code;
         path = g_build_filename(g->firewalld_dir, "direct.xml", NULL);
         code = load(path, true, &doc, NULL, NULL);
         if (code != 0)

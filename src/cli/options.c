@@ -177,3 +177,21 @@ int cli_unknown_option(const CliGlobal *g, const char *arg, const char *const *n
         fprintf(stderr, "Try 'tproxy-firewalld %s --help'.\n", g->command);
         return EXIT_USAGE;
 }
+
+int cli_parse_no_options(CliGlobal *g, int argc, char **argv, const char *help)
+{
+        for (int i = 1; i < argc; i++) {
+                int r;
+
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        fputs(help, stdout);
+                        return EXIT_OK;
+                }
+                r = cli_take_global(g, argc, argv, &i, false);
+                if (r < 0)
+                        return EXIT_USAGE;
+                if (r == 0)
+                        return cli_unknown_option(g, argv[i], NULL, false);
+        }
+        return cli_check_global(g) == EXIT_OK ? -1 : EXIT_USAGE;
+}

@@ -105,3 +105,10 @@ void cli_print_step(const char *step, const char *detail, uint64_t usec, void *u
         else
                 cli_verbosef(g, "%s: %.1f ms", step, (double)usec / 1000.0);
 }
+
+void cli_step_since(const CliGlobal *g, const char *step, const char *detail, gint64 start)
+{
+        gint64 usec = g_get_monotonic_time() - start;
+
+        cli_print_step(step, detail, (uint64_t)(usec > 0 ? usec : 0), (void *)g);
+}
