@@ -22,7 +22,7 @@ PKGS         := libxml-2.0 dbus-1 glib-2.0 yaml-0.1
 DEB_BUILD    := build-essential pkg-config libxml2-dev libdbus-1-dev libglib2.0-dev libcmocka-dev \
                 libyaml-dev libxml2-utils clang-format python3
 DEB_TEST     := firewalld iptables nftables dbus iproute2 mandoc valgrind python3 ansible-core binutils \
-                strace acl attr $(DEB_FIREWALLD_BUILD)
+                strace acl attr python3-jsonschema $(DEB_FIREWALLD_BUILD)
 # To build the upstream firewalld releases of the test matrix (../shared/firewalld/build).
 DEB_FIREWALLD_BUILD := autoconf automake gettext intltool libglib2.0-dev python3-gi python3-dbus \
                 python3-nftables python3-decorator
@@ -52,6 +52,8 @@ PKG_CFLAGS   := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CPPFLAGS     += -Iinclude -D_GNU_SOURCE -DTPFW_VERSION=\"$(VERSION)\" \
                 -DTPFW_DATADIR=\"$(DATADIR)/tproxy-firewalld\"
+# libyaml has no version macro: --version reports the one pkg-config found at build time.
+CPPFLAGS     += -DTPFW_LIBYAML_VERSION=\"$(shell $(PKG_CONFIG) --modversion yaml-0.1 2>/dev/null)\"
 CFLAGS       += -std=gnu11 $(OPTFLAGS) $(WARNINGS) $(PKG_CFLAGS) -fPIC
 LDFLAGS      += $(LDSAN)
 

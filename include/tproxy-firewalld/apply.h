@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <tproxy-firewalld/diag.h>
 #include <tproxy-firewalld/rfc3964.h>
@@ -27,6 +28,14 @@ typedef enum TpfwReloadStatus {
 /* "skipped", "done", "not-running", "failed", "rolled-back". */
 const char *tpfw_reload_status_name(TpfwReloadStatus s);
 
+/*
+ * Progress report: called after each step of tpfw_apply() with the step's name ("lock", "read",
+ * "merge", "write", one per firewalld D-Bus call named by its method, e.g. "reload" or
+ * "direct.addRule", and "verify"), a short human detail ("3 added, 1 removed") or NULL, and the
+ * step's duration in microseconds. The strings are valid during the call only.
+ */
+typedef void (*TpfwStepFunc)(const char *step, const char *detail, uint64_t usec, void *userdata);
+
 typedef struct TpfwApplyOptions {
         const char *firewalld_dir;  /* NULL: TPFW_DEFAULT_FIREWALLD_DIR */
         const char *owner;          /* NULL: TPFW_DEFAULT_OWNER */
@@ -44,6 +53,8 @@ typedef struct TpfwApplyOptions {
         int lock_timeout_ms;    /* <= 0: 30 s */
         int dbus_timeout_ms;    /* <= 0: 30 s */
         bool fix_ipv6_redirect; /* set RFC3964_IPv4=no for the owner's IPv6 rules (rfc3964.h) */
+        TpfwStepFunc on_step;   /* NULL: no progress reports */
+        void *step_userdata;    /* passed to on_step */
 } TpfwApplyOptions;
 
 typedef struct TpfwApplyResult {

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <tproxy-firewalld/config.h>
 #include <tproxy-firewalld/direct.h>
 
 #include "cli.h"
@@ -12,7 +11,7 @@
 typedef enum { MODE_INSTALL, MODE_UNINSTALL, MODE_DIFF } ApplyMode;
 
 typedef struct {
-        bool check, diff, detailed, no_reload, require_running, runtime_only, follow_symlink;
+        bool check, diff, no_reload, require_running, runtime_only, follow_symlink;
         bool adopt, adopt_kuma_legacy, uninstall, fix_ipv6_redirect;
 } ApplyFlags;
 
@@ -22,7 +21,9 @@ static void apply_usage(ApplyMode mode)
                 printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] uninstall [OPTIONS]\n"
                        "\n"
                        "Remove every entry of the owner from direct.xml, reload firewalld, "
-                       "verify.\n");
+                       "verify.\n"
+                       "With --adopt-kuma-legacy, Kuma's rule options say which unmarked "
+                       "rules are Kuma's.\n");
         else if (mode == MODE_DIFF)
                 printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] diff [--uninstall] [RULE "
                        "OPTIONS]\n"
@@ -40,14 +41,23 @@ static void apply_usage(ApplyMode mode)
                        "script (--from-iptables-restore).\n");
         printf("\n"
                "Options:\n"
-               "  --check, --dry-run          compute and report, change nothing\n"
+               "  --check, --dry-run[=BOOL]   compute and report, change nothing (--dry-run is "
+               "Kuma's:\n"
+               "                              KUMA_TRANSPARENT_PROXY_DRY_RUN, dryRun)\n"
                "  --diff                      print the unified diff of direct.xml\n"
                "  --detailed-exitcodes        0 no change, 2 changed, 4 failed, 6 changed and "
                "failed\n"
-               "  --no-reload                 write direct.xml only\n"
+               "  --no-reload                 write direct.xml only (beats a storeFirewalld=false "
+               "from\n"
+               "                              the environment or a config file)\n"
                "  --require-running           fail when firewalld is not running\n"
                "  --runtime-only              apply through firewalld's runtime API, not the file\n"
-               "  --follow-symlink            accept a direct.xml that is a symbolic link\n");
+               "  --store-firewalld[=BOOL]    Kuma's: false means --runtime-only "
+               "(KUMA_TRANSPARENT_PROXY_STORE_FIREWALLD)\n"
+               "  --follow-symlink            accept a direct.xml that is a symbolic link\n"
+               "  --verbose[=BOOL]            each step with its duration (Kuma's "
+               "KUMA_TRANSPARENT_PROXY_VERBOSE)\n"
+               "  --json, --quiet, --owner, --firewalld-dir, --timeout  as before the command\n");
         if (mode == MODE_UNINSTALL)
                 printf("  --adopt-kuma-legacy         also remove what kumactl --store-firewalld "
                        "wrote\n");
@@ -72,14 +82,31 @@ static void apply_usage(ApplyMode mode)
         }
 }
 
+/* The command's own options, for "did you mean". */
+static const char *const apply_names[] = {
+        "--check",
+        "--dry-run",
+        "--diff",
+        "--no-reload",
+        "--require-running",
+        "--runtime-only",
+        "--follow-symlink",
+        "--adopt",
+        "--adopt-kuma-legacy",
+        "--fix-ipv6-redirect",
+        "--uninstall",
+        "--from-iptables-restore",
+        "--import-ipv",
+        "--store-firewalld",
+        NULL,
+};
+
 static int take_apply_flag(ApplyFlags *f, ApplyMode mode, const char *arg)
 {
         if (strcmp(arg, "--check") == 0)
                 f->check = true;
         else if (strcmp(arg, "--diff") == 0)
                 f->diff = true;
-        else if (strcmp(arg, "--detailed-exitcodes") == 0)
-                f->detailed = true;
         else if (strcmp(arg, "--no-reload") == 0)
                 f->no_reload = true;
         else if (strcmp(arg, "--require-running") == 0)
@@ -101,13 +128,11 @@ static int take_apply_flag(ApplyFlags *f, ApplyMode mode, const char *arg)
         return 1;
 }
 
-static void print_json(const CliGlobal *g, const TpfwApplyResult *res, bool with_diff,
-                       const char *error)
+static void print_json(CliGlobal *g, const TpfwApplyResult *res, bool with_diff, const char *error)
 {
         TpfwJsonWriter w;
 
-        tpfw_json_writer_init(&w, 0);
-        tpfw_json_begin_object(&w);
+        cli_json_begin(&w);
         tpfw_json_member(&w, "changed");
         tpfw_json_bool(&w, res->changed);
         tpfw_json_member(&w, "owner");
@@ -131,10 +156,7 @@ static void print_json(const CliGlobal *g, const TpfwApplyResult *res, bool with
                 tpfw_json_member(&w, "diff");
                 tpfw_json_string(&w, res->diff ? res->diff : "");
         }
-        tpfw_json_member(&w, "error");
-        tpfw_json_string_or_null(&w, error);
-        tpfw_json_end_object(&w);
-        cli_print_json(&w);
+        cli_json_end(g, &w, error);
 }
 
 static void print_human(const CliGlobal *g, const ApplyFlags *f, const TpfwApplyResult *res)
@@ -152,7 +174,8 @@ static void print_human(const CliGlobal *g, const ApplyFlags *f, const TpfwApply
                 printf("reload: %s%s\n", tpfw_reload_status_name(res->reload),
                        res->reload == TPFW_RELOAD_NOT_RUNNING
                                ? " (firewalld is not running; the rules apply when it starts)"
-                               : "");
+                       : f->runtime_only ? " (runtime only: direct.xml is left alone)"
+                                         : "");
         if (tpfw_rfc3964_outcome_changed(&res->rfc3964))
                 printf("RFC3964_IPv4: %s%s -> %s (%s)\n", f->check ? "would change: " : "",
                        tpfw_rfc3964_value_name(res->rfc3964.before),
@@ -163,126 +186,188 @@ static void print_human(const CliGlobal *g, const ApplyFlags *f, const TpfwApply
                        "to change)\n");
 }
 
-static int run_transaction(CliGlobal *g, ApplyMode mode, int argc, char **argv, bool *ret_reported)
+/* How the change was (or was to be) applied, for the audit record. */
+static const char *applied_how(const ApplyFlags *f, const TpfwApplyResult *res)
 {
-        ApplyFlags f = {0};
-        CliRulesetSource src;
-        g_autoptr(TpfwRuleset) desired = NULL;
-        TpfwApplyResult res = {0};
-        TpfwDiag diag = TPFW_DIAG_INIT;
-        TpfwApplyOptions opts = {0};
-        g_autofree char *error = NULL;
-        const char *store_env;
-        int r, code;
+        if (f->runtime_only)
+                return "runtime-only";
+        if (f->no_reload)
+                return "no-reload";
+        if (res->reload == TPFW_RELOAD_NOT_RUNNING)
+                return "not-running";
+        return "full";
+}
 
-        cli_ruleset_source_init(&src);
-        for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-                        apply_usage(mode);
-                        cli_ruleset_source_clear(&src);
-                        return EXIT_OK;
-                }
-                if (take_apply_flag(&f, mode, argv[i]))
-                        continue;
-                if (strcmp(argv[i], "--json") == 0) {
-                        g->json = true;
-                        continue;
-                }
-                r = cli_ruleset_source_take(&src, argc, argv, &i);
-                if (r < 0) {
-                        cli_ruleset_source_clear(&src);
-                        return EXIT_USAGE;
-                }
-                if (r == 0) {
-                        cli_errorf("%s: unknown option '%s'", argv[0], argv[i]);
-                        fprintf(stderr, "Try 'tproxy-firewalld %s --help'.\n", argv[0]);
-                        cli_ruleset_source_clear(&src);
-                        return EXIT_USAGE;
-                }
-        }
-        if (mode == MODE_DIFF) {
-                f.check = true;
-                f.diff = true;
-        }
-        if (mode == MODE_UNINSTALL || f.uninstall) {
-                if (src.from_iptables_restore) {
-                        cli_errorf("uninstall takes no --from-iptables-restore: it removes "
-                                   "everything the owner installed");
-                        cli_ruleset_source_clear(&src);
-                        return EXIT_USAGE;
-                }
-        }
-        /* kumactl's switch: KUMA_TRANSPARENT_PROXY_STORE_FIREWALLD=false means runtime only */
-        store_env = getenv("KUMA_TRANSPARENT_PROXY_STORE_FIREWALLD");
-        if (store_env && (strcmp(store_env, "false") == 0 || strcmp(store_env, "0") == 0 ||
-                          g_ascii_strcasecmp(store_env, "false") == 0 ||
-                          strcmp(store_env, "f") == 0 || strcmp(store_env, "F") == 0))
-                f.runtime_only = true;
+static void audit(const CliGlobal *g, ApplyMode mode, const ApplyFlags *f,
+                  const TpfwApplyResult *res, int r, const char *error)
+{
+        CliAuditRecord rec = {
+                .command = mode == MODE_UNINSTALL ? "uninstall" : "install",
+                .owner = g->owner,
+                .file = res->path,
+                .added = res->added,
+                .removed = res->removed,
+                .applied = applied_how(f, res),
+                .result = r >= 0                                   ? "ok"
+                          : res->reload == TPFW_RELOAD_ROLLED_BACK ? "rolled-back"
+                                                                   : "failed",
+                .error = r < 0 ? error : NULL,
+        };
 
-        /* The desired ruleset: for uninstall only needed to recognise Kuma's legacy rules. */
-        if (mode == MODE_INSTALL || (mode == MODE_DIFF && !f.uninstall) ||
-            (f.adopt_kuma_legacy && src.kuma_argv->len > 0)) {
-                code = cli_ruleset_source_build(g, &src, &desired);
-                if (code != 0) {
-                        cli_ruleset_source_clear(&src);
-                        return code;
-                }
-        } else if (src.kuma_argv->len > 0) {
-                cli_errorf("%s takes no rule options (got '%s')", argv[0],
-                           (const char *)src.kuma_argv->pdata[0]);
-                cli_ruleset_source_clear(&src);
+        /* dry runs and no-ops leave no record; a failed attempt at a change does */
+        if (f->check || (!res->changed && !tpfw_rfc3964_outcome_changed(&res->rfc3964)))
+                return;
+        cli_audit(&rec);
+}
+
+/*
+ * Kuma's storeFirewalld, from any source: false means runtime only. --no-reload and
+ * --runtime-only on the command line win over the environment and config files, and contradict
+ * the flag.
+ */
+static int settle_store_firewalld(const CliGlobal *g, const TpfwConfig *cfg, ApplyFlags *f)
+{
+        const char *origin = NULL;
+        int store = tpfw_config_store_firewalld(cfg, &origin);
+        bool from_flag = origin && g_str_has_prefix(origin, "--");
+
+        if (store == 1 && from_flag && f->runtime_only) {
+                cli_errorf("--store-firewalld and --runtime-only contradict each other");
                 return EXIT_USAGE;
         }
-        /* after the build: Kuma's dry-run may also come from the environment or --config */
-        if (src.dry_run)
-                f.check = true;
-        cli_ruleset_source_clear(&src);
+        if (store != 0)
+                return 0;
+        if (f->no_reload) {
+                if (from_flag) {
+                        cli_errorf("--store-firewalld=false (runtime only) and --no-reload "
+                                   "(direct.xml only) contradict each other");
+                        return EXIT_USAGE;
+                }
+                cli_warnf(g, "note: %s=false ignored: --no-reload writes direct.xml only", origin);
+                return 0;
+        }
+        if (f->fix_ipv6_redirect) {
+                cli_errorf("%s=false means runtime only, and --fix-ipv6-redirect needs a reload, "
+                           "which would drop runtime-only rules",
+                           origin);
+                return EXIT_USAGE;
+        }
+        cli_warnf(g, "note: %s=false: changing firewalld's runtime only, not direct.xml%s", origin,
+                  from_flag ? "" : " (--store-firewalld overrides)");
+        f->runtime_only = true;
+        return 0;
+}
 
-        opts.firewalld_dir = g->firewalld_dir;
-        opts.owner = g->owner;
-        opts.desired = (mode == MODE_UNINSTALL || f.uninstall) ? NULL : desired;
-        opts.legacy_reference = (mode == MODE_UNINSTALL || f.uninstall) ? desired : NULL;
-        opts.merge_flags = (f.adopt ? TPFW_MERGE_ADOPT : 0) |
-                           (f.adopt_kuma_legacy ? TPFW_MERGE_ADOPT_KUMA_LEGACY : 0);
-        opts.check = f.check;
-        opts.want_diff = f.diff;
-        opts.no_reload = f.no_reload;
-        opts.require_running = f.require_running;
-        opts.runtime_only = f.runtime_only;
-        opts.follow_symlink = f.follow_symlink;
-        opts.fix_ipv6_redirect = f.fix_ipv6_redirect;
-        if (f.fix_ipv6_redirect && f.runtime_only) {
+/* Parses the command line; returns -1 to go on, else the exit code (the error is printed). */
+static int parse_args(CliGlobal *g, ApplyMode mode, int argc, char **argv, ApplyFlags *f,
+                      CliRulesetSource *src)
+{
+        for (int i = 1; i < argc; i++) {
+                int r;
+
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        apply_usage(mode);
+                        return EXIT_OK;
+                }
+                if (take_apply_flag(f, mode, argv[i]))
+                        continue;
+                r = cli_ruleset_source_take(src, argc, argv, &i);
+                if (r == 0)
+                        r = cli_take_global(g, argc, argv, &i, true);
+                if (r < 0)
+                        return EXIT_USAGE;
+                if (r == 0)
+                        return cli_unknown_option(g, argv[i], apply_names, true);
+        }
+        if (cli_check_global(g) != EXIT_OK)
+                return EXIT_USAGE;
+        if (mode == MODE_DIFF) {
+                f->check = true;
+                f->diff = true;
+        }
+        if (mode == MODE_UNINSTALL || f->uninstall) {
+                if (src->from_iptables_restore) {
+                        cli_errorf("uninstall takes no --from-iptables-restore: it removes "
+                                   "everything the owner installed");
+                        return EXIT_USAGE;
+                }
+                if (src->rule_options && !f->adopt_kuma_legacy) {
+                        cli_errorf("%s takes no rule options without --adopt-kuma-legacy",
+                                   mode == MODE_DIFF ? "diff --uninstall" : "uninstall");
+                        return EXIT_USAGE;
+                }
+        }
+        if (f->runtime_only && f->no_reload) {
+                cli_errorf("--runtime-only (firewalld only) and --no-reload (direct.xml only) "
+                           "contradict each other");
+                return EXIT_USAGE;
+        }
+        if (f->fix_ipv6_redirect && f->runtime_only) {
                 cli_errorf("--fix-ipv6-redirect needs a reload, which would drop --runtime-only "
                            "rules");
                 return EXIT_USAGE;
         }
-        opts.lock_timeout_ms = g->timeout_ms;
-        opts.dbus_timeout_ms = g->timeout_ms;
+        return -1;
+}
+
+static int exit_code(const CliGlobal *g, ApplyMode mode, int r, const TpfwApplyResult *res)
+{
+        if (mode == MODE_DIFF)
+                return r < 0 ? EXIT_FAIL : res->changed ? EXIT_DRIFT : EXIT_OK;
+        if (g->detailed) {
+                /* Puppet's convention; a rolled-back change left nothing changed */
+                bool changed = res->changed && res->reload != TPFW_RELOAD_ROLLED_BACK;
+                return (r < 0 ? EXIT_DETAILED_FAILED : 0) | (changed ? EXIT_DETAILED_CHANGED : 0);
+        }
+        return r < 0 ? (r == -EINVAL && !res->path ? EXIT_USAGE : EXIT_FAIL) : EXIT_OK;
+}
+
+static int run_transaction(CliGlobal *g, ApplyMode mode, const ApplyFlags *f,
+                           const TpfwRuleset *desired, bool *ret_reported)
+{
+        bool uninstall = mode == MODE_UNINSTALL || f->uninstall;
+        TpfwApplyResult res = {0};
+        TpfwDiag diag = TPFW_DIAG_INIT;
+        TpfwApplyOptions opts = {
+                .firewalld_dir = g->firewalld_dir,
+                .owner = g->owner,
+                .desired = uninstall ? NULL : desired,
+                .legacy_reference = uninstall ? desired : NULL,
+                .merge_flags = (f->adopt ? TPFW_MERGE_ADOPT : 0) |
+                               (f->adopt_kuma_legacy ? TPFW_MERGE_ADOPT_KUMA_LEGACY : 0),
+                .check = f->check,
+                .want_diff = f->diff,
+                .no_reload = f->no_reload,
+                .require_running = f->require_running,
+                .runtime_only = f->runtime_only,
+                .follow_symlink = f->follow_symlink,
+                .fix_ipv6_redirect = f->fix_ipv6_redirect,
+                .lock_timeout_ms = g->timeout_ms,
+                .dbus_timeout_ms = g->timeout_ms,
+                .on_step = g->verbose ? cli_print_step : NULL,
+                .step_userdata = g,
+        };
+        g_autofree char *error = NULL;
+        int r, code;
 
         r = tpfw_apply(&opts, &res, &diag);
         *ret_reported = true;
         if (r >= 0 && res.rfc3964.warning)
                 cli_warnf(g, "warning: %s", TPFW_RFC3964_WARNING);
-        if (r < 0)
+        if (r < 0) {
                 error = tpfw_diag_format(&diag);
-        if (g->json) {
-                print_json(g, &res, f.diff, r < 0 ? (error ? error : g_strerror(-r)) : NULL);
-        } else {
-                if (r < 0)
-                        cli_errorf("%s", error ? error : g_strerror(-r));
-                if (r >= 0 || res.reload == TPFW_RELOAD_ROLLED_BACK)
-                        print_human(g, &f, &res);
+                if (!error)
+                        error = g_strdup(g_strerror(-r));
+                cli_errorf("%s", error);
         }
+        if (mode != MODE_DIFF)
+                audit(g, mode, f, &res, r, error);
+        if (g->json)
+                print_json(g, &res, f->diff, error);
+        else if (r >= 0 || res.reload == TPFW_RELOAD_ROLLED_BACK)
+                print_human(g, f, &res);
         tpfw_diag_clear(&diag);
-
-        if (mode == MODE_DIFF)
-                code = r < 0 ? EXIT_FAIL : res.changed ? EXIT_DRIFT : EXIT_OK;
-        else if (f.detailed) {
-                /* Puppet's convention; a rolled-back change left nothing changed */
-                bool changed = res.changed && res.reload != TPFW_RELOAD_ROLLED_BACK;
-                code = (r < 0 ? 4 : 0) | (changed ? 2 : 0);
-        } else
-                code = r < 0 ? (r == -EINVAL && !res.path ? EXIT_USAGE : EXIT_FAIL) : EXIT_OK;
+        code = exit_code(g, mode, r, &res);
         tpfw_apply_result_clear(&res);
         return code;
 }
@@ -294,30 +379,44 @@ static int run_transaction(CliGlobal *g, ApplyMode mode, int argc, char **argv, 
  */
 static int run_apply(CliGlobal *g, ApplyMode mode, int argc, char **argv)
 {
-        bool detailed = false, json = g->json, reported = false;
+        ApplyFlags f = {0};
+        CliRulesetSource src;
+        g_autoptr(TpfwRuleset) desired = NULL;
+        bool reported = false;
         int code;
 
-        for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--detailed-exitcodes") == 0)
-                        detailed = true;
-                else if (strcmp(argv[i], "--json") == 0)
-                        json = true;
+        cli_ruleset_source_init(&src);
+        code = parse_args(g, mode, argc, argv, &f, &src);
+        if (code == EXIT_OK) {
+                cli_ruleset_source_clear(&src);
+                return EXIT_OK; /* --help */
         }
-        code = run_transaction(g, mode, argc, argv, &reported);
+        if (code < 0)
+                code = cli_ruleset_source_config(g, &src);
+        if (code == 0)
+                code = settle_store_firewalld(g, src.config, &f);
+        /* the desired ruleset: for uninstall only needed to recognise Kuma's legacy rules */
+        if (code == 0 && (mode == MODE_INSTALL || (mode == MODE_DIFF && !f.uninstall) ||
+                          (f.adopt_kuma_legacy && src.rule_options)))
+                code = cli_ruleset_source_build(g, &src, &desired);
+        if (code == 0) {
+                /* Kuma's dry-run, from a flag, the environment or a config file */
+                if (tpfw_config_dry_run(src.config))
+                        f.check = true;
+                code = run_transaction(g, mode, &f, desired, &reported);
+        }
+        cli_ruleset_source_clear(&src);
         if (reported || code == EXIT_OK)
                 return code;
-        if (json) {
+        if (g->json) {
                 TpfwApplyResult res = {0};
 
                 res.path = g_build_filename(g->firewalld_dir, "direct.xml", NULL);
-                print_json(g, &res, false,
-                           code == EXIT_USAGE ? "invalid command line (details on standard error)"
-                                              : "cannot compute the rules (details on standard "
-                                                "error)");
+                print_json(g, &res, false, cli_last_error());
                 tpfw_apply_result_clear(&res);
         }
-        if (detailed && mode != MODE_DIFF)
-                return 4;
+        if (g->detailed && mode != MODE_DIFF)
+                return EXIT_DETAILED_FAILED;
         return code;
 }
 

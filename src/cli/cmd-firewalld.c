@@ -11,147 +11,278 @@
 
 #include "cli.h"
 
+static void reload_json(CliGlobal *g, bool reloaded, const char *state, const char *error)
+{
+        TpfwJsonWriter w;
+
+        cli_json_begin(&w);
+        tpfw_json_member(&w, "reload");
+        tpfw_json_string(&w, reloaded ? "done" : "failed");
+        tpfw_json_member(&w, "state");
+        tpfw_json_string_or_null(&w, state);
+        cli_json_end(g, &w, error);
+}
+
 int cmd_reload(CliGlobal *g, int argc, char **argv)
 {
         g_autoptr(TpfwFirewalld) fw = NULL;
         g_autofree char *state = NULL;
         TpfwDiag diag = TPFW_DIAG_INIT;
+        bool reloaded = false;
+        gint64 start;
         int r;
 
-        for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-                        printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] reload\n"
-                               "\n"
-                               "Reload firewalld over D-Bus and print its state.\n");
-                        return EXIT_OK;
-                }
-                cli_errorf("reload: unknown argument '%s'", argv[i]);
-                return EXIT_USAGE;
-        }
+        r = cli_parse_no_options(g, argc, argv,
+                                 "Usage: tproxy-firewalld [GLOBAL OPTIONS] reload\n"
+                                 "\n"
+                                 "Reload firewalld over D-Bus and print its state.\n"
+                                 "Exit status 0: reloaded and RUNNING, 1: otherwise.\n");
+        if (r >= 0)
+                return r;
+        start = g_get_monotonic_time();
         r = tpfw_firewalld_connect(g->timeout_ms, &fw, &diag);
-        if (r == 0)
+        cli_step_since(g, "connect", NULL, start);
+        if (r == 0) {
+                start = g_get_monotonic_time();
                 r = tpfw_firewalld_reload(fw, &diag);
-        if (r == 0)
+                cli_step_since(g, "reload", NULL, start);
+                reloaded = r == 0;
+        }
+        if (r == 0) {
+                start = g_get_monotonic_time();
                 r = tpfw_firewalld_get_state(fw, &state, &diag);
+                cli_step_since(g, "getState", state, start);
+        }
         if (r < 0) {
                 cli_error(&diag, g_strerror(-r));
                 tpfw_diag_clear(&diag);
-                return EXIT_FAIL;
+        } else if (strcmp(state, "RUNNING") != 0) {
+                cli_errorf("firewalld state is %s after the reload", state);
         }
-        if (!g->quiet)
+        if (g->json)
+                reload_json(g, reloaded, state,
+                            r < 0 || strcmp(state, "RUNNING") != 0 ? cli_last_error() : NULL);
+        else if (r == 0 && !g->quiet)
                 printf("reload: done, state %s\n", state);
-        return strcmp(state, "RUNNING") == 0 ? EXIT_OK : EXIT_FAIL;
+        return r == 0 && strcmp(state, "RUNNING") == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
-/* Prints each entry of rs as "PREFIX ipv table chain [priority args]"; returns how many. */
-static size_t print_entries(const char *prefix, const TpfwRuleset *rs)
-{
-        size_t n = 0;
+/* One view of the owner's entries compared with a reference. */
+typedef struct StatusView {
+        const char *name;      /* "desired", "permanent", "runtime" */
+        const char *reference; /* "the options", "direct.xml" */
+        size_t entries;
+        TpfwRuleset *missing;
+        TpfwRuleset *extra;
+} StatusView;
 
-        for (size_t i = 0; i < tpfw_ruleset_n_chains(rs); i++, n++) {
+typedef struct Status {
+        char *path;
+        size_t rules, chains;
+        char *state; /* firewalld's state, NULL when not running */
+        StatusView views[3];
+        size_t n_views;
+        bool rfc3964_warning;
+} Status;
+
+static void status_clear(Status *s)
+{
+        g_free(s->path);
+        g_free(s->state);
+        for (size_t i = 0; i < s->n_views; i++) {
+                tpfw_ruleset_free(s->views[i].missing);
+                tpfw_ruleset_free(s->views[i].extra);
+        }
+        memset(s, 0, sizeof(*s));
+}
+
+static size_t view_drift(const StatusView *v)
+{
+        return tpfw_ruleset_n_rules(v->missing) + tpfw_ruleset_n_chains(v->missing) +
+               tpfw_ruleset_n_rules(v->extra) + tpfw_ruleset_n_chains(v->extra);
+}
+
+static void add_view(Status *s, const char *name, const char *reference,
+                     const TpfwRuleset *expected, const TpfwRuleset *view)
+{
+        StatusView *v = &s->views[s->n_views++];
+
+        v->name = name;
+        v->reference = reference;
+        v->entries = tpfw_ruleset_n_rules(view) + tpfw_ruleset_n_chains(view);
+        tpfw_ruleset_diff(expected, view, &v->missing, &v->extra);
+}
+
+/* Prints each entry of rs as "PREFIX ipv table chain [priority args]". */
+static void print_entries(const char *prefix, const TpfwRuleset *rs)
+{
+        for (size_t i = 0; i < tpfw_ruleset_n_chains(rs); i++) {
                 const TpfwChain *c = tpfw_ruleset_chain(rs, i);
                 printf("  %s chain %s %s %s\n", prefix, tpfw_ipv_name(c->ipv), c->table, c->chain);
         }
-        for (size_t i = 0; i < tpfw_ruleset_n_rules(rs); i++, n++) {
+        for (size_t i = 0; i < tpfw_ruleset_n_rules(rs); i++) {
                 const TpfwRule *r = tpfw_ruleset_rule(rs, i);
                 g_autofree char *args = tpfw_args_join((const char *const *)r->argv);
                 printf("  %s rule %s %s %s %d %s\n", prefix, tpfw_ipv_name(r->ipv), r->table,
                        r->chain, r->priority, args);
         }
-        return n;
 }
 
-/* Compares view with reference; prints the drift; returns the number of differing entries. */
-static size_t compare(const char *what, const char *ref_name, const TpfwRuleset *reference,
-                      const TpfwRuleset *view)
+static void json_entries(TpfwJsonWriter *w, const TpfwRuleset *rs)
 {
-        g_autoptr(TpfwRuleset) missing = NULL;
-        g_autoptr(TpfwRuleset) extra = NULL;
-        size_t n;
+        tpfw_json_begin_array(w);
+        for (size_t i = 0; i < tpfw_ruleset_n_chains(rs); i++) {
+                const TpfwChain *c = tpfw_ruleset_chain(rs, i);
 
-        tpfw_ruleset_diff(reference, view, &missing, &extra);
-        n = tpfw_ruleset_n_rules(missing) + tpfw_ruleset_n_chains(missing) +
-            tpfw_ruleset_n_rules(extra) + tpfw_ruleset_n_chains(extra);
-        if (n == 0) {
-                printf("%-10s in sync with %s (%zu entries)\n", what, ref_name,
-                       tpfw_ruleset_n_rules(view) + tpfw_ruleset_n_chains(view));
-                return 0;
+                tpfw_json_begin_object(w);
+                tpfw_json_member(w, "type");
+                tpfw_json_string(w, "chain");
+                tpfw_json_member(w, "ipv");
+                tpfw_json_string(w, tpfw_ipv_name(c->ipv));
+                tpfw_json_member(w, "table");
+                tpfw_json_string(w, c->table);
+                tpfw_json_member(w, "chain");
+                tpfw_json_string(w, c->chain);
+                tpfw_json_end_object(w);
         }
-        printf("%-10s DRIFT against %s:\n", what, ref_name);
-        print_entries("missing", missing);
-        print_entries("unexpected", extra);
-        return n;
+        for (size_t i = 0; i < tpfw_ruleset_n_rules(rs); i++) {
+                const TpfwRule *r = tpfw_ruleset_rule(rs, i);
+                g_autofree char *args = tpfw_args_join((const char *const *)r->argv);
+
+                tpfw_json_begin_object(w);
+                tpfw_json_member(w, "type");
+                tpfw_json_string(w, "rule");
+                tpfw_json_member(w, "ipv");
+                tpfw_json_string(w, tpfw_ipv_name(r->ipv));
+                tpfw_json_member(w, "table");
+                tpfw_json_string(w, r->table);
+                tpfw_json_member(w, "chain");
+                tpfw_json_string(w, r->chain);
+                tpfw_json_member(w, "priority");
+                tpfw_json_int(w, r->priority);
+                tpfw_json_member(w, "args");
+                tpfw_json_string(w, args);
+                tpfw_json_end_object(w);
+        }
+        tpfw_json_end_array(w);
 }
 
-int cmd_status(CliGlobal *g, int argc, char **argv)
+static void status_json(CliGlobal *g, const Status *s, bool in_sync)
 {
-        g_autofree char *path = g_build_filename(g->firewalld_dir, "direct.xml", NULL);
-        g_autoptr(TpfwRuleset) desired = NULL;
-        g_autoptr(TpfwRuleset) disk = NULL;
+        TpfwJsonWriter w;
+
+        cli_json_begin(&w);
+        tpfw_json_member(&w, "owner");
+        tpfw_json_string(&w, g->owner);
+        tpfw_json_member(&w, "file");
+        tpfw_json_string(&w, s->path);
+        tpfw_json_member(&w, "rules");
+        tpfw_json_int(&w, (int64_t)s->rules);
+        tpfw_json_member(&w, "chains");
+        tpfw_json_int(&w, (int64_t)s->chains);
+        tpfw_json_member(&w, "firewalld");
+        tpfw_json_string(&w, s->state ? s->state : "not-running");
+        tpfw_json_member(&w, "in_sync");
+        tpfw_json_bool(&w, in_sync);
+        tpfw_json_member(&w, "views");
+        tpfw_json_begin_array(&w);
+        for (size_t i = 0; i < s->n_views; i++) {
+                const StatusView *v = &s->views[i];
+
+                tpfw_json_begin_object(&w);
+                tpfw_json_member(&w, "view");
+                tpfw_json_string(&w, v->name);
+                tpfw_json_member(&w, "against");
+                tpfw_json_string(&w, strcmp(v->reference, "direct.xml") == 0 ? "direct.xml"
+                                                                             : "options");
+                tpfw_json_member(&w, "in_sync");
+                tpfw_json_bool(&w, view_drift(v) == 0);
+                tpfw_json_member(&w, "entries");
+                tpfw_json_int(&w, (int64_t)v->entries);
+                tpfw_json_member(&w, "missing");
+                json_entries(&w, v->missing);
+                tpfw_json_member(&w, "unexpected");
+                json_entries(&w, v->extra);
+                tpfw_json_end_object(&w);
+        }
+        tpfw_json_end_array(&w);
+        tpfw_json_member(&w, "ipv6_redirect_warning");
+        tpfw_json_bool(&w, s->rfc3964_warning);
+        cli_json_end(g, &w, NULL);
+}
+
+static void print_view(const StatusView *v)
+{
+        if (view_drift(v) == 0) {
+                printf("%-10s in sync with %s (%zu entries)\n", v->name, v->reference, v->entries);
+                return;
+        }
+        printf("%-10s DRIFT against %s:\n", v->name, v->reference);
+        print_entries("missing", v->missing);
+        print_entries("unexpected", v->extra);
+}
+
+static void status_human(const CliGlobal *g, const Status *s)
+{
+        size_t i = 0;
+
+        printf("owner %s, %s: %zu rules, %zu chains\n", g->owner, s->path, s->rules, s->chains);
+        /* the desired ruleset is compared with the file, before firewalld */
+        if (s->n_views > 0 && strcmp(s->views[0].name, "desired") == 0)
+                print_view(&s->views[i++]);
+        printf("firewalld: %s\n", s->state ? s->state : "not running");
+        for (; i < s->n_views; i++)
+                print_view(&s->views[i]);
+}
+
+/* Reads the owner's entries on disk into *ret_disk; prints the error and returns an exit code. */
+static int status_read_disk(CliGlobal *g, Status *s, TpfwRuleset **ret_disk)
+{
         g_autoptr(TpfwDirect) doc = NULL;
-        g_autoptr(TpfwFirewalld) fw = NULL;
         g_autofree char *data = NULL;
         TpfwDiag diag = TPFW_DIAG_INIT;
-        CliRulesetSource src;
-        size_t len = 0, drift = 0;
+        size_t len = 0;
         bool exists = false;
-        int r, code;
+        int r;
 
-        cli_ruleset_source_init(&src);
-        for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-                        printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] status [RULE OPTIONS]\n"
-                               "\n"
-                               "Show the owner's entries in direct.xml, in firewalld's permanent\n"
-                               "view and in its runtime, and, when rule options are given, "
-                               "compare\n"
-                               "them with the desired ruleset. Drift is listed entry by entry.\n"
-                               "Exit status 0: in sync, 1: error, 3: drift.\n");
-                        cli_ruleset_source_clear(&src);
-                        return EXIT_OK;
-                }
-                r = cli_ruleset_source_take(&src, argc, argv, &i);
-                if (r <= 0) {
-                        if (r == 0)
-                                cli_errorf("status: unknown option '%s'", argv[i]);
-                        cli_ruleset_source_clear(&src);
-                        return EXIT_USAGE;
-                }
-        }
-        if (src.from_iptables_restore || src.kuma_argv->len > 0) {
-                code = cli_ruleset_source_build(g, &src, &desired);
-                if (code != 0) {
-                        cli_ruleset_source_clear(&src);
-                        return code;
-                }
-                tpfw_ruleset_tag(desired, g->owner);
-        }
-        cli_ruleset_source_clear(&src);
-
-        r = tpfw_store_read(path, TPFW_STORE_FOLLOW_SYMLINK, TPFW_DIRECT_MAX_SIZE, &data, &len,
+        r = tpfw_store_read(s->path, TPFW_STORE_FOLLOW_SYMLINK, TPFW_DIRECT_MAX_SIZE, &data, &len,
                             &exists, &diag);
         if (r == 0)
-                r = exists ? tpfw_direct_parse(path, data, len, &doc, &diag)
-                           : ((doc = tpfw_direct_new_empty(path)), 0);
+                r = exists ? tpfw_direct_parse(s->path, data, len, &doc, &diag)
+                           : ((doc = tpfw_direct_new_empty(s->path)), 0);
         if (r == 0)
-                r = tpfw_direct_owner_ruleset(doc, g->owner, &disk, &diag);
+                r = tpfw_direct_owner_ruleset(doc, g->owner, ret_disk, &diag);
         if (r < 0) {
                 cli_error(&diag, "cannot read direct.xml");
                 tpfw_diag_clear(&diag);
                 return EXIT_FAIL;
         }
-        printf("owner %s, %s: %zu rules, %zu chains\n", g->owner, path, tpfw_ruleset_n_rules(disk),
-               tpfw_ruleset_n_chains(disk));
-        if (desired)
-                drift += compare("desired", "the options", desired, disk) ? 1 : 0;
+        s->rules = tpfw_ruleset_n_rules(*ret_disk);
+        s->chains = tpfw_ruleset_n_chains(*ret_disk);
+        return 0;
+}
+
+/* Asks firewalld for its state and both views; *ret_fw stays NULL when it is not running. */
+static int status_query(CliGlobal *g, Status *s, const TpfwRuleset *disk, TpfwFirewalld **ret_fw)
+{
+        static const struct {
+                TpfwFirewalldView view;
+                const char *name;
+        } views[] = {{TPFW_VIEW_PERMANENT, "permanent"}, {TPFW_VIEW_RUNTIME, "runtime"}};
+        g_autoptr(TpfwFirewalld) fw = NULL;
+        TpfwDiag diag = TPFW_DIAG_INIT;
+        gint64 start = g_get_monotonic_time();
+        int r;
 
         r = tpfw_firewalld_connect(g->timeout_ms, &fw, &diag);
+        cli_step_since(g, "connect", NULL, start);
         if (r == -ELIBACC) {
                 /* a broken installation, not a stopped firewalld */
                 cli_error(&diag, "cannot query firewalld");
                 tpfw_diag_clear(&diag);
                 return EXIT_FAIL;
         }
+        tpfw_diag_clear(&diag);
         if (r == 0 && !tpfw_firewalld_is_running(fw)) {
                 /* no owner: stopped, or starting (wait for it, firewalld.h) */
                 r = tpfw_firewalld_wait_starting(fw, g->firewalld_dir, g->timeout_ms, &diag);
@@ -162,45 +293,117 @@ int cmd_status(CliGlobal *g, int argc, char **argv)
                 }
                 r = r > 0 ? 0 : -ESRCH;
         }
+        if (r < 0)
+                return 0;
+        start = g_get_monotonic_time();
+        r = tpfw_firewalld_get_state(fw, &s->state, &diag);
+        cli_step_since(g, "getState", s->state, start);
+        for (size_t v = 0; r == 0 && v < G_N_ELEMENTS(views); v++) {
+                g_autoptr(TpfwRuleset) all = NULL;
+                g_autoptr(TpfwRuleset) mine = NULL;
+
+                start = g_get_monotonic_time();
+                r = tpfw_firewalld_get_direct(fw, views[v].view, &all, &diag);
+                cli_step_since(g, "direct.getAllRules", views[v].name, start);
+                if (r < 0)
+                        break;
+                mine = tpfw_ruleset_owner_subset(all, g->owner);
+                add_view(s, views[v].name, "direct.xml", disk, mine);
+        }
         if (r < 0) {
-                printf("firewalld: not running\n");
+                cli_error(&diag, "cannot query firewalld");
                 tpfw_diag_clear(&diag);
-        } else {
-                static const struct {
-                        TpfwFirewalldView view;
-                        const char *name;
-                } views[] = {{TPFW_VIEW_PERMANENT, "permanent"}, {TPFW_VIEW_RUNTIME, "runtime"}};
-                g_autofree char *state = NULL;
+                return EXIT_FAIL;
+        }
+        *ret_fw = g_steal_pointer(&fw);
+        return 0;
+}
 
-                r = tpfw_firewalld_get_state(fw, &state, &diag);
-                if (r < 0) {
-                        cli_error(&diag, "cannot query firewalld");
-                        tpfw_diag_clear(&diag);
-                        return EXIT_FAIL;
-                }
-                printf("firewalld: %s\n", state);
-                if (strcmp(state, "RUNNING") != 0)
-                        drift++;
-                for (size_t v = 0; v < G_N_ELEMENTS(views); v++) {
-                        g_autoptr(TpfwRuleset) all = NULL;
-                        g_autoptr(TpfwRuleset) mine = NULL;
+static int status_parse_args(CliGlobal *g, int argc, char **argv, CliRulesetSource *src)
+{
+        for (int i = 1; i < argc; i++) {
+                int r;
 
-                        r = tpfw_firewalld_get_direct(fw, views[v].view, &all, &diag);
-                        if (r < 0) {
-                                cli_error(&diag, "cannot query firewalld");
-                                tpfw_diag_clear(&diag);
-                                return EXIT_FAIL;
-                        }
-                        mine = tpfw_ruleset_owner_subset(all, g->owner);
-                        drift += compare(views[v].name, "direct.xml", disk, mine) ? 1 : 0;
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] status [RULE OPTIONS]\n"
+                               "\n"
+                               "Show the owner's entries in direct.xml, in firewalld's permanent\n"
+                               "view and in its runtime, and, when rule options are given, "
+                               "compare\n"
+                               "them with the desired ruleset. Drift is listed entry by entry.\n"
+                               "Exit status 0: in sync, 1: error, 3: drift or firewalld not "
+                               "running.\n");
+                        return EXIT_OK;
                 }
+                r = cli_ruleset_source_take(src, argc, argv, &i);
+                if (r == 0)
+                        r = cli_take_global(g, argc, argv, &i, true);
+                if (r < 0)
+                        return EXIT_USAGE;
+                if (r == 0) {
+                        static const char *const names[] = {"--from-iptables-restore",
+                                                            "--import-ipv", NULL};
+                        return cli_unknown_option(g, argv[i], names, true);
+                }
+        }
+        return cli_check_global(g) == EXIT_OK ? -1 : EXIT_USAGE;
+}
+
+int cmd_status(CliGlobal *g, int argc, char **argv)
+{
+        g_autoptr(TpfwRuleset) desired = NULL;
+        g_autoptr(TpfwRuleset) disk = NULL;
+        g_autoptr(TpfwFirewalld) fw = NULL;
+        TpfwDiag diag = TPFW_DIAG_INIT;
+        CliRulesetSource src;
+        Status s = {0};
+        size_t drift = 0;
+        int code;
+
+        cli_ruleset_source_init(&src);
+        code = status_parse_args(g, argc, argv, &src);
+        if (code == EXIT_OK) {
+                cli_ruleset_source_clear(&src);
+                return EXIT_OK; /* --help */
+        }
+        if (code < 0)
+                code = cli_ruleset_source_config(g, &src);
+        if (code == 0 && (src.from_iptables_restore || src.rule_options)) {
+                code = cli_ruleset_source_build(g, &src, &desired);
+                if (code == 0)
+                        tpfw_ruleset_tag(desired, g->owner);
+        }
+        cli_ruleset_source_clear(&src);
+        if (code != 0)
+                return code;
+        s.path = g_build_filename(g->firewalld_dir, "direct.xml", NULL);
+        code = status_read_disk(g, &s, &disk);
+        if (code == 0 && desired)
+                add_view(&s, "desired", "the options", desired, disk);
+        if (code == 0)
+                code = status_query(g, &s, disk, &fw);
+        if (code != 0) {
+                status_clear(&s);
+                return code;
         }
         if (tpfw_rfc3964_ruleset_affected(disk)) {
                 bool rfc3964 = false;
 
-                if (tpfw_rfc3964_get(g->firewalld_dir, fw, &rfc3964, &diag) == 0 && rfc3964)
+                if (tpfw_rfc3964_get(g->firewalld_dir, fw, &rfc3964, &diag) == 0 && rfc3964) {
+                        s.rfc3964_warning = true;
                         cli_warnf(g, "warning: %s", TPFW_RFC3964_WARNING);
+                }
                 tpfw_diag_clear(&diag);
         }
+        for (size_t i = 0; i < s.n_views; i++)
+                drift += view_drift(&s.views[i]) ? 1 : 0;
+        /* not running, or not RUNNING: what is on disk is not in force */
+        if (!s.state || strcmp(s.state, "RUNNING") != 0)
+                drift++;
+        if (g->json)
+                status_json(g, &s, drift == 0);
+        else if (!g->quiet || drift)
+                status_human(g, &s);
+        status_clear(&s);
         return drift ? EXIT_DRIFT : EXIT_OK;
 }

@@ -75,18 +75,37 @@ static int load(const char *path, bool missing_ok, TpfwDirect **ret, char **ret_
         return 0;
 }
 
-int cmd_validate(CliGlobal *g, int argc, char **argv)
+static void validate_json(CliGlobal *g, const char *path, const TpfwDirect *doc, const char *schema,
+                          const char *not_editable, const char *error)
 {
-        g_autofree char *default_path = g_build_filename(g->firewalld_dir, "direct.xml", NULL);
-        g_autoptr(TpfwDirect) doc = NULL;
-        g_autofree char *data = NULL;
-        g_autofree char *schema = NULL;
-        const char *path = NULL;
-        TpfwDiag diag = TPFW_DIAG_INIT;
-        size_t len = 0;
-        int code;
+        TpfwJsonWriter w;
+
+        cli_json_begin(&w);
+        tpfw_json_member(&w, "file");
+        tpfw_json_string(&w, path);
+        tpfw_json_member(&w, "valid");
+        tpfw_json_bool(&w, !error);
+        tpfw_json_member(&w, "entries");
+        if (doc)
+                tpfw_json_int(&w, (int64_t)tpfw_direct_n_entries(doc));
+        else
+                tpfw_json_null(&w);
+        tpfw_json_member(&w, "editable");
+        tpfw_json_bool(&w, doc && !not_editable && !error);
+        tpfw_json_member(&w, "not_editable_reason");
+        tpfw_json_string_or_null(&w, not_editable);
+        tpfw_json_member(&w, "schema");
+        tpfw_json_string_or_null(&w, schema);
+        cli_json_end(g, &w, error);
+}
+
+static int validate_parse_args(CliGlobal *g, int argc, char **argv, const char **path)
+{
+        static const char *const names[] = {NULL};
 
         for (int i = 1; i < argc; i++) {
+                int r;
+
                 if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
                         printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] validate [FILE]\n"
                                "\n"
@@ -95,66 +114,112 @@ int cmd_validate(CliGlobal *g, int argc, char **argv)
                                "accept it, 1 with 'path:line: reason' when not.\n");
                         return EXIT_OK;
                 }
-                if (argv[i][0] == '-' && argv[i][1] != '\0') {
-                        cli_errorf("validate: unknown option '%s'", argv[i]);
+                r = cli_take_global(g, argc, argv, &i, false);
+                if (r < 0)
                         return EXIT_USAGE;
-                }
-                if (path) {
+                if (r > 0)
+                        continue;
+                if (argv[i][0] == '-' && argv[i][1] != '\0')
+                        return cli_unknown_option(g, argv[i], names, false);
+                if (*path) {
                         cli_errorf("validate: takes one FILE at most");
                         return EXIT_USAGE;
                 }
-                path = argv[i];
+                *path = argv[i];
         }
+        return cli_check_global(g) == EXIT_OK ? -1 : EXIT_USAGE;
+}
+
+int cmd_validate(CliGlobal *g, int argc, char **argv)
+{
+        g_autofree char *default_path = NULL;
+        g_autoptr(TpfwDirect) doc = NULL;
+        g_autofree char *data = NULL;
+        g_autofree char *schema = NULL;
+        g_autofree char *not_editable = NULL;
+        const char *path = NULL;
+        TpfwDiag diag = TPFW_DIAG_INIT;
+        size_t len = 0;
+        int code;
+
+        code = validate_parse_args(g, argc, argv, &path);
+        if (code >= 0)
+                return code;
+        default_path = g_build_filename(g->firewalld_dir, "direct.xml", NULL);
         if (!path)
                 path = default_path;
         code = load(path, false, &doc, &data, &len);
-        if (code != 0)
-                return code;
-        schema = find_schema();
-        if (schema && tpfw_direct_validate_schema(schema, data, len, &diag) < 0) {
+        if (code == 0) {
+                schema = find_schema();
+                if (schema)
+                        cli_verbosef(g, "schema: %s", schema);
+                else
+                        cli_warnf(g, "note: direct.rng schema not found; semantic checks only");
+        }
+        if (code == 0 && schema && tpfw_direct_validate_schema(schema, data, len, &diag) < 0) {
                 if (!diag.file)
                         diag.file = g_strdup(path);
                 cli_error(&diag, "does not match the direct.xml schema");
                 tpfw_diag_clear(&diag);
-                return EXIT_FAIL;
+                code = EXIT_FAIL;
         }
-        if (!g->quiet) {
+        if (code == 0 && !tpfw_direct_is_editable(doc, &diag)) {
+                not_editable = tpfw_diag_format(&diag);
+                if (!not_editable)
+                        not_editable = g_strdup("unsupported layout");
+                tpfw_diag_clear(&diag);
+        }
+        if (g->json) {
+                validate_json(g, path, code == 0 ? doc : NULL, schema, not_editable,
+                              code == 0 ? NULL : cli_last_error());
+        } else if (code == 0 && !g->quiet) {
                 printf("%s: valid (%zu entries)\n", path, tpfw_direct_n_entries(doc));
-                if (!tpfw_direct_is_editable(doc, &diag)) {
-                        g_autofree char *m = tpfw_diag_format(&diag);
+                if (not_editable)
                         printf("note: firewalld accepts it, but tproxy-firewalld will not edit it: "
                                "%s\n",
-                               m ? m : "unsupported layout");
-                        tpfw_diag_clear(&diag);
-                }
-                if (!schema && g->verbose)
-                        printf("note: direct.rng schema not found; semantic checks only\n");
+                               not_editable);
         }
-        return EXIT_OK;
+        return code;
+}
+
+static void list_owners_json(CliGlobal *g, const char *path, const TpfwOwnerCount *counts, size_t n)
+{
+        TpfwJsonWriter w;
+
+        cli_json_begin(&w);
+        tpfw_json_member(&w, "file");
+        tpfw_json_string(&w, path);
+        tpfw_json_member(&w, "owners");
+        tpfw_json_begin_array(&w);
+        for (size_t i = 0; i < n; i++) {
+                tpfw_json_begin_object(&w);
+                tpfw_json_member(&w, "owner");
+                tpfw_json_string(&w, counts[i].owner);
+                tpfw_json_member(&w, "rules");
+                tpfw_json_int(&w, (int64_t)counts[i].rules);
+                tpfw_json_member(&w, "chains");
+                tpfw_json_int(&w, (int64_t)counts[i].chains);
+                tpfw_json_end_object(&w);
+        }
+        tpfw_json_end_array(&w);
+        cli_json_end(g, &w, NULL);
 }
 
 int cmd_list_owners(CliGlobal *g, int argc, char **argv)
 {
-        g_autofree char *path = g_build_filename(g->firewalld_dir, "direct.xml", NULL);
+        g_autofree char *path = NULL;
         g_autoptr(TpfwDirect) doc = NULL;
         TpfwOwnerCount *counts = NULL;
         size_t n = 0;
         int code;
 
-        for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-                        printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] list-owners\n"
-                               "\n"
-                               "List the owners that have entries in DIR/direct.xml.\n");
-                        return EXIT_OK;
-                }
-                if (strcmp(argv[i], "--json") == 0) {
-                        g->json = true;
-                        continue;
-                }
-                cli_errorf("list-owners: unknown argument '%s'", argv[i]);
-                return EXIT_USAGE;
-        }
+        code = cli_parse_no_options(g, argc, argv,
+                                    "Usage: tproxy-firewalld [GLOBAL OPTIONS] list-owners\n"
+                                    "\n"
+                                    "List the owners that have entries in DIR/direct.xml.\n");
+        if (code >= 0)
+                return code;
+        path = g_build_filename(g->firewalld_dir, "direct.xml", NULL);
         code = load(path, true, &doc, NULL, NULL);
         if (code != 0)
                 return code;
@@ -163,27 +228,7 @@ int cmd_list_owners(CliGlobal *g, int argc, char **argv)
                 return EXIT_FAIL;
         }
         if (g->json) {
-                TpfwJsonWriter w;
-
-                tpfw_json_writer_init(&w, 0);
-                tpfw_json_begin_object(&w);
-                tpfw_json_member(&w, "file");
-                tpfw_json_string(&w, path);
-                tpfw_json_member(&w, "owners");
-                tpfw_json_begin_array(&w);
-                for (size_t i = 0; i < n; i++) {
-                        tpfw_json_begin_object(&w);
-                        tpfw_json_member(&w, "owner");
-                        tpfw_json_string(&w, counts[i].owner);
-                        tpfw_json_member(&w, "rules");
-                        tpfw_json_int(&w, (int64_t)counts[i].rules);
-                        tpfw_json_member(&w, "chains");
-                        tpfw_json_int(&w, (int64_t)counts[i].chains);
-                        tpfw_json_end_object(&w);
-                }
-                tpfw_json_end_array(&w);
-                tpfw_json_end_object(&w);
-                cli_print_json(&w);
+                list_owners_json(g, path, counts, n);
         } else {
                 if (n == 0 && !g->quiet)
                         printf("%s: no tproxy-firewalld owners\n", path);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* tproxy-firewalld: global options and the verb table; each command lives in its own file. */
-#include <getopt.h>
-#include <stdarg.h>
+#include <dbus/dbus.h>
+#include <libxml/parser.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,15 +15,18 @@ static const struct {
         const char *name;
         CliVerbFunc func;
         const char *summary;
+        bool detailed_native; /* computes its own --detailed-exitcodes status */
 } verbs[] = {
-        {"install", cmd_install, "merge the owner's rules into direct.xml, reload, verify"},
-        {"uninstall", cmd_uninstall, "remove the owner's entries, reload, verify"},
-        {"generate", cmd_generate, "print the ruleset (direct-xml, iptables-restore or json)"},
-        {"diff", cmd_diff, "show what install (or uninstall with --uninstall) would change"},
-        {"status", cmd_status, "compare the owner's entries on disk, in firewalld and desired"},
-        {"validate", cmd_validate, "check a direct.xml as firewalld would"},
-        {"reload", cmd_reload, "reload firewalld and report its state"},
-        {"list-owners", cmd_list_owners, "list the owners in direct.xml with entry counts"},
+        {"install", cmd_install, "merge the owner's rules into direct.xml, reload, verify", true},
+        {"uninstall", cmd_uninstall, "remove the owner's entries, reload, verify", true},
+        {"generate", cmd_generate, "print the ruleset (direct-xml, iptables-restore or json)",
+         false},
+        {"diff", cmd_diff, "show what install (or uninstall with --uninstall) would change", false},
+        {"status", cmd_status, "compare the owner's entries on disk, in firewalld and desired",
+         false},
+        {"validate", cmd_validate, "check a direct.xml as firewalld would", false},
+        {"reload", cmd_reload, "reload firewalld and report its state", false},
+        {"list-owners", cmd_list_owners, "list the owners in direct.xml with entry counts", false},
 };
 
 static void usage(FILE *f)
@@ -37,87 +40,162 @@ static void usage(FILE *f)
                    "Commands:\n");
         for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++)
                 fprintf(f, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
+        fprintf(f, "  %-12s %s\n", "help", "this text, or a command's with help COMMAND");
         fprintf(f, "\n"
-                   "Global options:\n"
-                   "  --firewalld-dir DIR  firewalld configuration directory (default "
+                   "Global options (before or after the command):\n"
+                   "  --firewalld-dir DIR   firewalld configuration directory (default "
                    "/etc/firewalld)\n"
-                   "  --owner NAME         owner of the entries (default kuma; "
+                   "  --owner NAME          owner of the entries (default kuma; "
                    "[a-z0-9][a-z0-9._-]{0,31})\n"
-                   "  --json               one JSON object on stdout\n"
-                   "  --quiet              print errors only\n"
-                   "  --verbose            print more detail\n"
-                   "  --timeout SECONDS    D-Bus call and lock timeout (default 30)\n"
-                   "  --help, --version\n"
+                   "  --json                one JSON object on stdout (errors included)\n"
+                   "  -q, --quiet           print errors only\n"
+                   "  --verbose             print each step and its duration, and more detail\n"
+                   "  --timeout SECONDS     D-Bus call and lock timeout (default 30)\n"
+                   "  --detailed-exitcodes  0 no change, 2 changed, 4 failed, 6 changed and "
+                   "failed\n"
+                   "  -h, --help            this text\n"
+                   "  -V, --version         version and the libraries it was built with\n"
                    "\n"
-                   "Run 'tproxy-firewalld COMMAND --help' for a command's options; see "
+                   "Exit status: 0 success, 1 failure, 2 usage error, 3 drift (diff, status).\n"
+                   "Run 'tproxy-firewalld help COMMAND' for a command's options; see "
                    "tproxy-firewalld(8).\n");
 }
 
-void cli_print_json(TpfwJsonWriter *w)
+static void version(void)
 {
-        g_autofree char *text = tpfw_json_writer_finish(w);
+        /* xmlParserVersion is "20914" for 2.9.14 */
+        long xml = strtol(xmlParserVersion, NULL, 10);
 
-        printf("%s\n", text);
+        printf("tproxy-firewalld %s\n", TPFW_VERSION);
+        printf("built with: libxml2 %s (running %ld.%ld.%ld), libdbus-1 %s, GLib %d.%d.%d "
+               "(running %u.%u.%u), libyaml %s\n",
+               LIBXML_DOTTED_VERSION, xml / 10000, xml / 100 % 100, xml % 100, DBUS_VERSION_STRING,
+               GLIB_MAJOR_VERSION, GLIB_MINOR_VERSION, GLIB_MICRO_VERSION, glib_major_version,
+               glib_minor_version, glib_micro_version, TPFW_LIBYAML_VERSION);
 }
 
-void cli_error(const TpfwDiag *diag, const char *fallback)
+static const char *const *verb_names(void)
 {
-        g_autofree char *msg = tpfw_diag_format(diag);
+        static const char *names[G_N_ELEMENTS(verbs) + 2];
 
-        fprintf(stderr, "tproxy-firewalld: %s\n", msg ? msg : fallback);
+        for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++)
+                names[i] = verbs[i].name;
+        names[G_N_ELEMENTS(verbs)] = "help";
+        return names;
 }
 
-void cli_errorf(const char *fmt, ...)
+static ssize_t verb_lookup(const char *name)
 {
-        va_list ap;
-
-        fputs("tproxy-firewalld: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
+        for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++)
+                if (strcmp(name, verbs[i].name) == 0)
+                        return (ssize_t)i;
+        return -1;
 }
 
-void cli_warnf(const CliGlobal *g, const char *fmt, ...)
+static int unknown_command(const char *name)
 {
-        va_list ap;
+        const char *near = cli_nearest(name, verb_names());
 
-        if (g->quiet)
-                return;
-        fputs("tproxy-firewalld: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
+        if (near)
+                cli_errorf("unknown command '%s' (did you mean %s?)", name, near);
+        else
+                cli_errorf("unknown command '%s'", name);
+        fprintf(stderr, "Try 'tproxy-firewalld --help'.\n");
+        return EXIT_USAGE;
 }
 
-bool cli_opt_is(const char *arg, const char *name, const char **value)
+/* "help [COMMAND]": the command's --help. */
+static int help(CliGlobal *g, int argc, char **argv)
 {
-        size_t n = strlen(name);
+        char *args[] = {NULL, (char *)"--help", NULL};
+        ssize_t v;
 
-        if (strncmp(arg, name, n) != 0)
-                return false;
-        if (arg[n] == '\0') {
-                if (value)
-                        *value = NULL;
-                return true;
+        if (argc < 2) {
+                usage(stdout);
+                return EXIT_OK;
         }
-        if (arg[n] == '=' && value) {
-                *value = arg + n + 1;
-                return true;
+        if (argc > 2) {
+                cli_errorf("help: takes one COMMAND at most");
+                return EXIT_USAGE;
         }
-        return false;
+        if (strcmp(argv[1], "help") == 0) {
+                usage(stdout);
+                return EXIT_OK;
+        }
+        v = verb_lookup(argv[1]);
+        if (v < 0)
+                return unknown_command(argv[1]);
+        args[0] = argv[1];
+        g->command = verbs[v].name;
+        return verbs[v].func(g, 2, args);
 }
 
-const char *cli_opt_value(const char *name, const char *inline_value, int argc, char **argv, int *i)
+/*
+ * --json and --detailed-exitcodes decide how any error is reported, including one found before
+ * the option itself is parsed: look for them first.
+ */
+static void prescan(CliGlobal *g, int argc, char **argv)
 {
-        if (inline_value)
-                return inline_value;
-        if (*i + 1 >= argc) {
-                cli_errorf("option %s needs a value", name);
-                return NULL;
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--json") == 0)
+                        g->json = true;
+                else if (strcmp(argv[i], "--detailed-exitcodes") == 0)
+                        g->detailed = true;
+                else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)
+                        g->quiet = true;
         }
-        return argv[++*i];
+}
+
+/* Parses the global options before the command; returns -1 to go on, else an exit code. */
+static int parse_globals(CliGlobal *g, int argc, char **argv, int *i)
+{
+        for (; *i < argc && argv[*i][0] == '-' && argv[*i][1] != '\0'; ++*i) {
+                const char *arg = argv[*i];
+                int r;
+
+                if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+                        usage(stdout);
+                        return EXIT_OK;
+                }
+                if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+                        version();
+                        return EXIT_OK;
+                }
+                r = cli_take_global(g, argc, argv, i, false);
+                if (r < 0)
+                        return EXIT_USAGE;
+                if (r == 0) {
+                        g_autoptr(GPtrArray) all = g_ptr_array_new();
+                        const char *near;
+
+                        for (const char *const *n = cli_global_names(); *n; n++)
+                                g_ptr_array_add(all, (gpointer)*n);
+                        g_ptr_array_add(all, (gpointer) "--version");
+                        g_ptr_array_add(all, NULL);
+                        near = cli_nearest(arg, (const char *const *)all->pdata);
+                        if (near)
+                                cli_errorf("unknown global option '%s' (did you mean %s?)", arg,
+                                           near);
+                        else
+                                cli_errorf("unknown global option '%s'", arg);
+                        fprintf(stderr, "Try 'tproxy-firewalld --help'.\n");
+                        return EXIT_USAGE;
+                }
+        }
+        return -1;
+}
+
+/* Puppet's convention for the commands that do not compute it themselves. */
+static int detailed_code(int code)
+{
+        switch (code) {
+        case EXIT_OK:
+                return EXIT_OK;
+        case EXIT_DRIFT:
+                return EXIT_DETAILED_CHANGED;
+        default:
+                return EXIT_DETAILED_FAILED;
+        }
 }
 
 /* The libraries loaded must be the ones this build expects: said once, before any command. */
@@ -134,86 +212,44 @@ static bool libraries_fit(void)
 
 int main(int argc, char **argv)
 {
-        static const struct option options[] = {
-                {"firewalld-dir", required_argument, NULL, 'd'},
-                {"owner", required_argument, NULL, 'o'},
-                {"json", no_argument, NULL, 'j'},
-                {"quiet", no_argument, NULL, 'q'},
-                {"verbose", no_argument, NULL, 'v'},
-                {"timeout", required_argument, NULL, 't'},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},
-                {},
-        };
         CliGlobal g = {
                 .firewalld_dir = TPFW_DEFAULT_FIREWALLD_DIR,
                 .owner = TPFW_DEFAULT_OWNER,
                 .timeout_ms = 30000,
                 .envp = environ,
+                .command = "tproxy-firewalld",
         };
         const char *env_dir = getenv("TPROXY_FIREWALLD_DIR");
-        int c;
+        bool native = false;
+        int i = 1, code;
+        ssize_t v;
 
         if (env_dir && *env_dir)
                 g.firewalld_dir = env_dir;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
-                switch (c) {
-                case 'd':
-                        g.firewalld_dir = optarg;
-                        break;
-                case 'o':
-                        g.owner = optarg;
-                        break;
-                case 'j':
-                        g.json = true;
-                        break;
-                case 'q':
-                        g.quiet = true;
-                        break;
-                case 'v':
-                        g.verbose = true;
-                        break;
-                case 't': {
-                        char *end;
-                        double s = strtod(optarg, &end);
-                        if (*optarg == '\0' || *end != '\0' || !(s > 0) || s > 86400) {
-                                cli_errorf("--timeout: invalid number of seconds '%s'", optarg);
-                                return EXIT_USAGE;
-                        }
-                        g.timeout_ms = (int)(s * 1000);
-                        break;
-                }
-                case 'h':
-                        usage(stdout);
-                        return EXIT_OK;
-                case 'V':
-                        printf("tproxy-firewalld %s\n", TPFW_VERSION);
-                        return EXIT_OK;
-                default:
-                        if (optopt)
-                                cli_errorf("unknown or incomplete global option '-%c'", optopt);
-                        else
-                                cli_errorf("unknown or incomplete global option '%s'",
-                                           argv[optind - 1]);
-                        fprintf(stderr, "Try 'tproxy-firewalld --help'.\n");
-                        return EXIT_USAGE;
+        prescan(&g, argc, argv);
+        code = parse_globals(&g, argc, argv, &i);
+        if (code < 0) {
+                g.verbose_flag = g.verbose;
+                if (i >= argc) {
+                        usage(stderr);
+                        cli_errorf("no command given");
+                        code = EXIT_USAGE;
+                } else if (strcmp(argv[i], "help") == 0) {
+                        g.command = "help";
+                        code = help(&g, argc - i, argv + i);
+                } else if ((v = verb_lookup(argv[i])) < 0) {
+                        code = unknown_command(argv[i]);
+                } else if (!libraries_fit()) {
+                        code = EXIT_FAIL;
+                } else {
+                        g.command = verbs[v].name;
+                        native = verbs[v].detailed_native;
+                        code = verbs[v].func(&g, argc - i, argv + i);
                 }
         }
-        if (!tpfw_owner_name_is_valid(g.owner)) {
-                cli_errorf("invalid owner name '%s' (expected [a-z0-9][a-z0-9._-]{0,31})", g.owner);
-                return EXIT_USAGE;
-        }
-        if (optind >= argc) {
-                usage(stderr);
-                return EXIT_USAGE;
-        }
-        if (!libraries_fit())
-                return EXIT_FAIL;
-        for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++)
-                if (strcmp(argv[optind], verbs[i].name) == 0)
-                        return verbs[i].func(&g, argc - optind, argv + optind);
-        cli_errorf("unknown command '%s'", argv[optind]);
-        fprintf(stderr, "Try 'tproxy-firewalld --help'.\n");
-        return EXIT_USAGE;
+        if (code != EXIT_OK)
+                cli_json_error_fallback(&g);
+        if (g.detailed && !native)
+                code = detailed_code(code);
+        return code;
 }

@@ -9,6 +9,10 @@
 
 #include "cli.h"
 
+/* Kuma options that change how a command runs, not the rules: uninstall accepts them too. */
+static const char *const run_options[] = {"--dry-run", "--verbose", "--store-firewalld",
+                                          "--config"};
+
 void cli_ruleset_source_init(CliRulesetSource *src)
 {
         memset(src, 0, sizeof(*src));
@@ -20,7 +24,17 @@ void cli_ruleset_source_clear(CliRulesetSource *src)
 {
         if (src->kuma_argv)
                 g_ptr_array_unref(src->kuma_argv);
+        tpfw_config_free(src->config);
         memset(src, 0, sizeof(*src));
+}
+
+static bool is_run_option(const char *arg)
+{
+        for (size_t i = 0; i < G_N_ELEMENTS(run_options); i++)
+                if (cli_opt_is(arg, run_options[i], NULL) ||
+                    (g_str_has_prefix(arg, run_options[i]) && arg[strlen(run_options[i])] == '='))
+                        return true;
+        return false;
 }
 
 int cli_ruleset_source_take(CliRulesetSource *src, int argc, char **argv, int *i)
@@ -33,7 +47,7 @@ int cli_ruleset_source_take(CliRulesetSource *src, int argc, char **argv, int *i
                 return src->from_iptables_restore ? 1 : -1;
         }
         if (cli_opt_is(arg, "--import-ipv", &v)) {
-                src->import_ipv = cli_opt_value("--import-ipv", v, argc, argv, i);
+                src->import_ipv = cli_opt_value(arg, v, argc, argv, i);
                 if (!src->import_ipv)
                         return -1;
                 if (strcmp(src->import_ipv, "ipv4") != 0 && strcmp(src->import_ipv, "ipv6") != 0) {
@@ -43,16 +57,13 @@ int cli_ruleset_source_take(CliRulesetSource *src, int argc, char **argv, int *i
                 }
                 return 1;
         }
-        /* Kuma's --dry-run means "change nothing": the CLI's --check. */
-        if (strcmp(arg, "--dry-run") == 0 || strcmp(arg, "--dry-run=true") == 0) {
-                src->dry_run = true;
-                return 1;
-        }
-        if (strcmp(arg, "--dry-run=false") == 0)
-                return 1;
+        /* every Kuma option, --dry-run[=BOOL] included: the library settles flags over env over
+         * files, whatever the spelling of a boolean */
         arity = tpfw_config_flag_arity(arg);
         if (arity < 0)
                 return 0;
+        if (!is_run_option(arg))
+                src->rule_options = true;
         g_ptr_array_add(src->kuma_argv, argv[*i]);
         if (arity == 1) {
                 if (*i + 1 >= argc) {
@@ -62,6 +73,28 @@ int cli_ruleset_source_take(CliRulesetSource *src, int argc, char **argv, int *i
                 g_ptr_array_add(src->kuma_argv, argv[++*i]);
         }
         return 1;
+}
+
+int cli_ruleset_source_config(CliGlobal *g, CliRulesetSource *src)
+{
+        TpfwDiag diag = TPFW_DIAG_INIT;
+        char **notes = NULL;
+        int r;
+
+        if (src->config)
+                return 0;
+        r = tpfw_config_build((int)src->kuma_argv->len, (char *const *)src->kuma_argv->pdata,
+                              g->envp, stdin, &src->config, &notes, &diag);
+        for (char **n = notes; n && *n; n++)
+                cli_warnf(g, "note: %s", *n);
+        g_strfreev(notes);
+        if (r < 0) {
+                cli_error(&diag, "invalid options");
+                tpfw_diag_clear(&diag);
+                return r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+        }
+        g->verbose = g->verbose_flag || tpfw_config_verbose(src->config);
+        return 0;
 }
 
 static int build_import(CliRulesetSource *src, TpfwRuleset **ret)
@@ -75,11 +108,17 @@ static int build_import(CliRulesetSource *src, TpfwRuleset **ret)
         gsize len = 0;
         int r;
 
-        if (src->kuma_argv->len > 0) {
-                cli_errorf(
-                        "--from-iptables-restore cannot be combined with rule options such as %s",
-                        (const char *)src->kuma_argv->pdata[0]);
-                return EXIT_USAGE;
+        if (src->rule_options) {
+                for (guint i = 0; i < src->kuma_argv->len; i++) {
+                        const char *arg = src->kuma_argv->pdata[i];
+
+                        if (!is_run_option(arg)) {
+                                cli_errorf("--from-iptables-restore cannot be combined with rule "
+                                           "options such as %s",
+                                           arg);
+                                return EXIT_USAGE;
+                        }
+                }
         }
         if (is_stdin) {
                 GString *s = g_string_new(NULL);
@@ -104,29 +143,18 @@ static int build_import(CliRulesetSource *src, TpfwRuleset **ret)
         return 0;
 }
 
-int cli_ruleset_source_build(const CliGlobal *g, CliRulesetSource *src, TpfwRuleset **ret)
+int cli_ruleset_source_build(CliGlobal *g, CliRulesetSource *src, TpfwRuleset **ret)
 {
-        TpfwConfig *cfg = NULL;
         TpfwDiag diag = TPFW_DIAG_INIT;
-        char **notes = NULL, **warnings = NULL;
-        int r, code = 0;
+        char **warnings = NULL;
+        int r, code;
 
+        code = cli_ruleset_source_config(g, src);
+        if (code != 0)
+                return code;
         if (src->from_iptables_restore)
                 return build_import(src, ret);
-
-        r = tpfw_config_build((int)src->kuma_argv->len, (char *const *)src->kuma_argv->pdata,
-                              g->envp, stdin, &cfg, &notes, &diag);
-        for (char **n = notes; n && *n; n++)
-                cli_warnf(g, "note: %s", *n);
-        g_strfreev(notes);
-        if (r < 0) {
-                cli_error(&diag, "invalid options");
-                tpfw_diag_clear(&diag);
-                return r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
-        }
-        if (tpfw_config_dry_run(cfg))
-                src->dry_run = true;
-        r = tpfw_generate(cfg, ret, &warnings, &diag);
+        r = tpfw_generate(src->config, ret, &warnings, &diag);
         for (char **w = warnings; w && *w; w++)
                 cli_warnf(g, "warning: %s", *w);
         g_strfreev(warnings);
@@ -135,6 +163,5 @@ int cli_ruleset_source_build(const CliGlobal *g, CliRulesetSource *src, TpfwRule
                 code = r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
         }
         tpfw_diag_clear(&diag);
-        tpfw_config_free(cfg);
         return code;
 }

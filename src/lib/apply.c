@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The install/uninstall transaction: lock, load, merge, write, reload, verify, roll back. */
+#include <stdarg.h>
 #include <string.h>
 
 #include <tproxy-firewalld/apply.h>
@@ -14,6 +15,27 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwDirect, tpfw_direct_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwFirewalld, tpfw_firewalld_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwFirewalldQuery, tpfw_firewalld_query_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwLock, tpfw_store_unlock)
+
+/* Reports a finished step to opts->on_step (TpfwStepFunc); start is g_get_monotonic_time() at its
+ * start. */
+static void step_done(const TpfwApplyOptions *opts, const char *step, gint64 start, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+static void step_done(const TpfwApplyOptions *opts, const char *step, gint64 start, const char *fmt,
+                      ...)
+{
+        g_autofree char *detail = NULL;
+        gint64 usec = g_get_monotonic_time() - start;
+        va_list ap;
+
+        if (!opts->on_step)
+                return;
+        if (fmt) {
+                va_start(ap, fmt);
+                detail = g_strdup_vprintf(fmt, ap);
+                va_end(ap);
+        }
+        opts->on_step(step, detail, (uint64_t)(usec > 0 ? usec : 0), opts->step_userdata);
+}
 
 const char *tpfw_reload_status_name(TpfwReloadStatus s)
 {
@@ -46,9 +68,10 @@ void tpfw_apply_result_clear(TpfwApplyResult *result)
  * After a reload: RUNNING, and both of firewalld's views hold exactly the owner's entries. The
  * four calls go out together (firewalld answers them back to back), then are checked in order.
  */
-static int check_firewalld(TpfwFirewalld *fw, const char *owner, const TpfwRuleset *expected,
-                           TpfwDiag *diag)
+static int check_firewalld(const TpfwApplyOptions *opts, TpfwFirewalld *fw, const char *owner,
+                           const TpfwRuleset *expected, TpfwDiag *diag)
 {
+        gint64 start = g_get_monotonic_time();
         unsigned what = TPFW_QUERY_STATE | tpfw_firewalld_query_for(TPFW_VIEW_PERMANENT, expected) |
                         tpfw_firewalld_query_for(TPFW_VIEW_RUNTIME, expected);
         g_autoptr(TpfwFirewalldQuery) q = NULL;
@@ -68,9 +91,11 @@ static int check_firewalld(TpfwFirewalld *fw, const char *owner, const TpfwRules
         if (r < 0)
                 return tpfw_diag_set(diag, -r, NULL, 0, "verification failed (fault injected)");
         r = tpfw_firewalld_query_verify_owner(q, TPFW_VIEW_PERMANENT, owner, expected, diag);
-        if (r < 0)
-                return r;
-        return tpfw_firewalld_query_verify_owner(q, TPFW_VIEW_RUNTIME, owner, expected, diag);
+        if (r == 0)
+                r = tpfw_firewalld_query_verify_owner(q, TPFW_VIEW_RUNTIME, owner, expected, diag);
+        step_done(opts, "verify", start, "state %s, permanent and runtime %s", state,
+                  r == 0 ? "match" : "differ");
+        return r;
 }
 
 /*
@@ -82,16 +107,20 @@ static int preflight(const TpfwApplyOptions *opts, TpfwFirewalld **ret_fw, TpfwD
 {
         g_autoptr(TpfwFirewalld) fw = NULL;
         g_autofree char *state = NULL;
+        gint64 start = g_get_monotonic_time();
         int r;
 
         r = tpfw_firewalld_connect(opts->dbus_timeout_ms, &fw, diag);
+        step_done(opts, "connect", start, r == 0 ? "system bus" : "no system bus");
         /* no libdbus-1 is a broken installation, not a stopped firewalld */
         if (r == -ELIBACC)
                 return r;
         tpfw_diag_clear(diag);
         if (r < 0)
                 return 0;
+        start = g_get_monotonic_time();
         r = tpfw_firewalld_get_state(fw, &state, diag);
+        step_done(opts, "getState", start, "%s", r == 0 ? state : "not running");
         if (r == -EACCES)
                 return r;
         tpfw_diag_clear(diag);
@@ -120,8 +149,12 @@ static int reload_and_verify(const TpfwApplyOptions *opts, TpfwFirewalld *fw, co
                 r = tpfw_fault("reload");
                 if (r < 0)
                         tpfw_diag_set(&why, -r, NULL, 0, "reload failed (fault injected)");
-                else
+                else {
+                        gint64 start = g_get_monotonic_time();
+
                         r = tpfw_firewalld_reload(fw, &why);
+                        step_done(opts, "reload", start, r == 0 ? NULL : "failed");
+                }
         }
         if (!fw || r == -ESRCH) {
                 /* not running, or it stopped since preflight: the file applies at its next start */
@@ -153,7 +186,7 @@ static int reload_and_verify(const TpfwApplyOptions *opts, TpfwFirewalld *fw, co
                 return -EACCES;
         }
         if (r >= 0)
-                r = check_firewalld(fw, owner, expected, &why);
+                r = check_firewalld(opts, fw, owner, expected, &why);
         if (r >= 0) {
                 result->reload = TPFW_RELOAD_DONE;
                 result->verified = true;
@@ -172,8 +205,12 @@ static int reload_and_verify(const TpfwApplyOptions *opts, TpfwFirewalld *fw, co
                         if (r2 < 0)
                                 tpfw_diag_set(&rb, -r2, NULL, 0, "reload failed (fault injected)");
                 }
-                if (r2 == 0)
+                if (r2 == 0) {
+                        gint64 start = g_get_monotonic_time();
+
                         r2 = tpfw_firewalld_reload(fw, &rb);
+                        step_done(opts, "reload", start, "rollback");
+                }
                 result->reload = r2 == 0 ? TPFW_RELOAD_ROLLED_BACK : TPFW_RELOAD_FAILED;
                 if (r2 < 0) {
                         g_autofree char *a = tpfw_diag_format(&why);
@@ -212,20 +249,25 @@ static int sync_unchanged(const TpfwApplyOptions *opts, TpfwFirewalld *fw, const
                                              "the rules; they apply when it starts)");
                 return 0;
         }
-        r = check_firewalld(fw, owner, expected, &why);
+        r = check_firewalld(opts, fw, owner, expected, &why);
         tpfw_diag_clear(&why);
         if (r == 0) {
                 result->verified = true;
                 return 0;
         }
-        r = tpfw_firewalld_reload(fw, diag);
+        {
+                gint64 start = g_get_monotonic_time();
+
+                r = tpfw_firewalld_reload(fw, diag);
+                step_done(opts, "reload", start, "firewalld did not hold the file's entries");
+        }
         if (r == -ESRCH) {
                 tpfw_diag_clear(diag);
                 result->reload = TPFW_RELOAD_NOT_RUNNING;
                 return 0;
         }
         if (r == 0)
-                r = check_firewalld(fw, owner, expected, diag);
+                r = check_firewalld(opts, fw, owner, expected, diag);
         if (r < 0) {
                 result->reload = TPFW_RELOAD_FAILED;
                 return r;
@@ -241,15 +283,19 @@ static int apply_runtime(const TpfwApplyOptions *opts, const char *owner,
         g_autoptr(TpfwFirewalld) fw = NULL;
         g_autoptr(TpfwRuleset) all = NULL;
         g_autoptr(TpfwRuleset) current = NULL;
+        gint64 start = g_get_monotonic_time();
         int r;
 
         r = tpfw_firewalld_connect(opts->dbus_timeout_ms, &fw, diag);
+        step_done(opts, "connect", start, r == 0 ? "system bus" : "no system bus");
         if (r < 0)
                 return r;
         if (!tpfw_firewalld_is_running(fw))
                 return tpfw_diag_set(diag, ESRCH, NULL, 0,
                                      "firewalld is not running; --runtime-only needs it");
+        start = g_get_monotonic_time();
         r = tpfw_firewalld_get_direct(fw, TPFW_VIEW_RUNTIME, &all, diag);
+        step_done(opts, "direct.getAllRules", start, "runtime");
         if (r < 0)
                 return r;
         current = tpfw_ruleset_owner_subset(all, owner);
@@ -262,17 +308,23 @@ static int apply_runtime(const TpfwApplyOptions *opts, const char *owner,
         result->added = tpfw_ruleset_n_rules(desired) + tpfw_ruleset_n_chains(desired);
         if (opts->check)
                 return 0;
+        start = g_get_monotonic_time();
         r = tpfw_firewalld_runtime_remove(fw, current, diag);
+        step_done(opts, "direct.removeRule", start, "%zu entries", result->removed);
         if (r < 0)
                 return r;
+        start = g_get_monotonic_time();
         r = tpfw_firewalld_runtime_add(fw, desired, diag);
+        step_done(opts, "direct.addRule", start, "%zu entries", result->added);
         if (r < 0) {
                 /* put back what was there: the runtime must not be left half-changed */
                 (void)tpfw_firewalld_runtime_remove(fw, desired, NULL);
                 (void)tpfw_firewalld_runtime_add(fw, current, NULL);
                 return r;
         }
+        start = g_get_monotonic_time();
         r = tpfw_firewalld_verify_owner(fw, TPFW_VIEW_RUNTIME, owner, desired, diag);
+        step_done(opts, "verify", start, "runtime %s", r == 0 ? "matches" : "differs");
         if (r < 0)
                 return r;
         result->verified = true;
@@ -297,11 +349,12 @@ static TpfwRfc3964Request rfc3964_request(const TpfwApplyOptions *opts, const ch
  * RFC3964_IPv4 changed with the rules (rfc3964.h): when the direct.xml change failed, put it back;
  * when direct.xml needed no reload, reload for the setting alone. r is the transaction's result.
  */
-static int rfc3964_finish(const TpfwRfc3964Request *req, TpfwFirewalld *fw, const char *owner,
-                          const TpfwRuleset *expected, int r, TpfwApplyResult *result,
-                          TpfwDiag *diag)
+static int rfc3964_finish(const TpfwApplyOptions *opts, const TpfwRfc3964Request *req,
+                          TpfwFirewalld *fw, const char *owner, const TpfwRuleset *expected, int r,
+                          TpfwApplyResult *result, TpfwDiag *diag)
 {
         TpfwRfc3964Outcome *o = &result->rfc3964;
+        gint64 start;
 
         if (!tpfw_rfc3964_outcome_changed(o) && !o->state_changed)
                 return r;
@@ -315,9 +368,11 @@ static int rfc3964_finish(const TpfwRfc3964Request *req, TpfwFirewalld *fw, cons
         }
         if (r < 0 || !fw || !o->via_dbus || result->reload != TPFW_RELOAD_SKIPPED)
                 return r;
+        start = g_get_monotonic_time();
         r = tpfw_firewalld_reload(fw, diag);
+        step_done(opts, "reload", start, "RFC3964_IPv4");
         if (r == 0)
-                r = check_firewalld(fw, owner, expected, diag);
+                r = check_firewalld(opts, fw, owner, expected, diag);
         result->reload = r == 0 ? TPFW_RELOAD_DONE : TPFW_RELOAD_FAILED;
         result->verified = r == 0;
         return r;
@@ -337,6 +392,7 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         size_t old_len = 0, new_len = 0;
         const char *data;
         bool exists = false;
+        gint64 start;
         int r;
 
         memset(result, 0, sizeof(*result));
@@ -353,10 +409,13 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         if (opts->runtime_only)
                 return apply_runtime(opts, owner, desired, result, diag);
 
+        start = g_get_monotonic_time();
         r = tpfw_store_lock(dir, opts->lock_timeout_ms > 0 ? opts->lock_timeout_ms : 30000, &lock,
                             diag);
+        step_done(opts, "lock", start, NULL);
         if (r < 0)
                 return r;
+        start = g_get_monotonic_time();
         if (!opts->check)
                 tpfw_store_remove_stale(result->path);
         r = tpfw_store_read(result->path, opts->follow_symlink ? TPFW_STORE_FOLLOW_SYMLINK : 0,
@@ -368,13 +427,16 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
                 r = tpfw_direct_parse_borrowed(result->path, old_data, old_len, &doc, diag);
         else
                 doc = tpfw_direct_new_empty(result->path);
+        step_done(opts, "read", start, exists ? "%zu bytes" : "no file", old_len);
         if (r < 0)
                 return r;
 
+        start = g_get_monotonic_time();
         r = tpfw_direct_merge_with_legacy(doc, owner, desired, opts->legacy_reference,
                                           opts->merge_flags, &merge, diag);
         if (r < 0)
                 return r;
+        step_done(opts, "merge", start, "%zu added, %zu removed", merge.added, merge.removed);
         result->changed = merge.changed;
         result->added = merge.added;
         result->removed = merge.removed;
@@ -400,17 +462,19 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         if (r < 0)
                 return r;
         if (!merge.changed)
-                return rfc3964_finish(&rfc, fw, owner, desired,
+                return rfc3964_finish(opts, &rfc, fw, owner, desired,
                                       sync_unchanged(opts, fw, owner, desired, result, diag),
                                       result, diag);
 
+        start = g_get_monotonic_time();
         r = tpfw_store_write(result->path, data, new_len,
                              opts->follow_symlink ? TPFW_STORE_FOLLOW_SYMLINK : 0, diag);
+        step_done(opts, "write", start, "%zu bytes", new_len);
         if (r < 0)
-                return rfc3964_finish(&rfc, fw, owner, desired, r, result, diag);
+                return rfc3964_finish(opts, &rfc, fw, owner, desired, r, result, diag);
         if (opts->no_reload)
                 return 0;
         r = reload_and_verify(opts, fw, result->path, owner, desired, exists, old_data, old_len,
                               result, diag);
-        return rfc3964_finish(&rfc, fw, owner, desired, r, result, diag);
+        return rfc3964_finish(opts, &rfc, fw, owner, desired, r, result, diag);
 }

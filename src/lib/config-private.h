@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Private view of TpfwConfig and the Kuma value grammars shared by config.c and generate.c. */
+/* Private view of TpfwConfig and the Kuma value grammars (config-values.c), shared with generate.c.
+ */
 #pragma once
 
 #include <glib.h>
@@ -60,6 +61,7 @@ struct TpfwConfig {
         int assume_conntrack;
         int assume_docker_output;
         int assume_mangle;
+        GPtrArray *origins; /* per option index: the source that last set it (char *), or NULL */
 };
 
 /* One expanded exclude-outbound-ports-for-uids exclusion, in iptables syntax. */
@@ -86,3 +88,27 @@ int config_ip_check(const char *text, bool prefix_required, char **ret_why);
 
 /* Checks an interface name (2.6). Returns NULL or a reason (free with g_free()). */
 char *config_iface_check(const char *name);
+
+/* Decimal digits only, at most max; no sign, no blanks, no base prefixes. */
+bool config_parse_decimal(const char *s, guint64 max, guint64 *ret);
+/* A port 1-65535. */
+bool config_parse_port(const char *s, guint *ret);
+/*
+ * The one boolean grammar of all sources: 1 t T TRUE true True yes Yes YES on On ON, and
+ * 0 f F FALSE false False no No NO off Off OFF. Returns false (and leaves *ret) otherwise.
+ */
+bool config_parse_bool(const char *s, bool *ret);
+/* Go's time.ParseDuration grammar: [-+]? ( number unit )+ or "0". */
+bool config_parse_duration(const char *s);
+/* A user name or numeric UID; *ret_norm gets the normalised form. Returns NULL or a reason. */
+char *config_user_check(const char *s, char **ret_norm);
+/* A KUMA_MESH_ chain name suffix. Returns NULL or a reason. */
+char *config_chain_check(const char *s);
+/* An iface:CIDR vnet entry. Returns NULL or a reason. */
+char *config_vnet_check(const char *entry);
+/* The index of an iptables executable name (iptables, iptables-save, ... ip6tables-restore). */
+int config_executable_index(const char *name);
+/* A reason when a family's three executables are not given together, else NULL. */
+char *config_executables_complete(const bool seen[6]);
+/* A name:path[,...] list of executables. Returns NULL or a reason. */
+char *config_executables_check(const char *text);

@@ -390,7 +390,7 @@ BAD_FLAGS = [
     (["--vnet", "..:10.0.0.0/8"], "--vnet", '"..:10.0.0.0/8"'),
     (["--ip-family-mode", "ipv6"], "--ip-family-mode", '"ipv6"'),
     (["--redirect-inbound=maybe"], "--redirect-inbound", '"maybe"'),
-    (["--disable-comments=yes"], "--disable-comments", '"yes"'),
+    (["--disable-comments=y"], "--disable-comments", '"y"'),
     (["--kuma-dp-user", "4294967295"], "--kuma-dp-user", '"4294967295"'),
     (["--kuma-dp-user", "no-such-user-h7"], "--kuma-dp-user", '"no-such-user-h7"'),
     (["--loopback-interface", "bad/name"], "--loopback-interface", '"bad/name"'),
@@ -414,7 +414,7 @@ E = "KUMA_TRANSPARENT_PROXY_"
 # (environment, option named, value named)
 BAD_ENV = [
     ({E + "REDIRECT_INBOUND_PORT": "0"}, E + "REDIRECT_INBOUND_PORT", '"0"'),
-    ({E + "REDIRECT_DNS_ENABLED": "yes"}, E + "REDIRECT_DNS_ENABLED", '"yes"'),
+    ({E + "REDIRECT_DNS_ENABLED": "y"}, E + "REDIRECT_DNS_ENABLED", '"y"'),
     ({E + "IP_FAMILY_MODE": "ipv5"}, E + "IP_FAMILY_MODE", '"ipv5"'),
     ({E + "LOG_LEVEL": "8"}, E + "LOG_LEVEL", '"8"'),
     ({E + "REDIRECT_INBOUND_EXCLUDE_PORTS_FOR_UIDS": "1000"},
@@ -452,7 +452,8 @@ BAD_CONFIG = [
     ('{"redirect": {"inbound": {"port": "x"}}}', "redirect.inbound.port", '"x"', 1),
     ("retry:\n  sleepBetweenRetries: forever\n", "retry.sleepBetweenRetries", '"forever"', 2),
     ("iptablesExecutables:\n  iptables: /x\n", "iptablesExecutables", '"iptables:/x"', 1),
-    ("dropInvalidPackets: 1\n", "dropInvalidPackets", '"1"', 1),
+    ("dropInvalidPackets: 2\n", "dropInvalidPackets", '"2"', 1),
+    ("dropInvalidPackets: \"true\"\n", "dropInvalidPackets", '"true"', 1),
     ("redirect:\n  outbound:\n    excludePortsForUIDs: ['udp:0:1']\n",
      "redirect.outbound.excludePortsForUIDs", '"udp:0:1"', 3),
     ("redirect:\n  inbound:\n    port: [1\n", "invalid YAML", "flow sequence", None),
@@ -561,7 +562,7 @@ FLAG_DEFAULTS = {
     "--max-retries": "4",
     "--sleep-between-retries": "2s",
     "--iptables-executables": None,  # "—" in the table: any stated default
-    "--store-firewalld": "false",
+    "--store-firewalld": "unset",
     "--loopback-interface": None,
     "--assume-ipv6": None,
     "--assume-conntrack": "yes",
@@ -665,7 +666,6 @@ class IgnoredOptionsTest(Scratch):
         ["--sleep-between-retries", "1m30s"],
         ["--iptables-executables", "iptables:/usr/sbin/iptables,iptables-save:/usr/sbin/"
          "iptables-save,iptables-restore:/usr/sbin/iptables-restore"],
-        ["--store-firewalld"], ["--store-firewalld=true"],
     ]
 
     def test_accepted_with_a_note_and_no_effect(self):

@@ -124,7 +124,8 @@ class InstallTest(FirewalldDirTest):
         self.assertRegex(p.stdout, r"alpha\s+23 rules\s+8 chains")
         p = self.tpfw("--json", "list-owners", check=0)
         self.assertEqual(json.loads(p.stdout),
-                         {"file": self.path, "owners": [{"owner": "alpha", "rules": 23, "chains": 8}]})
+                         {"file": self.path, "owners": [{"owner": "alpha", "rules": 23, "chains": 8}],
+                          "error": None})
 
     def test_json_is_valid_utf8_whatever_the_path(self):
         """A path is bytes: control characters come out escaped, and each ill-formed UTF-8

@@ -96,7 +96,8 @@ class InstallTest(unittest.TestCase):
 
     def test_installed_cli_runs(self):
         p = self.run_installed("--version")
-        self.assertEqual(p.stdout, f"tproxy-firewalld {self.version}\n")
+        self.assertTrue(p.stdout.startswith(f"tproxy-firewalld {self.version}\nbuilt with: "),
+                        p.stdout)
         p = self.run_installed("generate", *FACTS)
         self.assertIn('<rule ipv="ipv4" table="nat" chain="PREROUTING"', p.stdout)
         self.assertIn("tproxy-firewalld/kuma", p.stdout)
@@ -237,7 +238,8 @@ class InstallTest(unittest.TestCase):
             return sorted(w for w in p.stdout.split("\n") if w)
 
         self.assertEqual(complete(""), sorted(["install", "uninstall", "generate", "diff",
-                                               "status", "validate", "reload", "list-owners"]))
+                                               "status", "validate", "reload", "list-owners",
+                                               "help"]))
         self.assertEqual(complete("--owner", "x", "unin"), ["uninstall"])
         self.assertEqual(complete("generate", "--format", ""),
                          ["direct-xml", "iptables-restore", "json"])

@@ -30,11 +30,11 @@ class Rfc3964Test(FirewalldDirTest):
         self.assertIn(WARNING, p.stderr)
         self.assertEqual(read_bytes(self.conf).decode(), CONF)
         self.assertFalse(os.path.exists(self.state))
-        self.assertIn(WARNING, self.tpfw("status", check=0).stderr)
+        self.assertIn(WARNING, self.tpfw("status", check=3).stderr)
         # IPv4 rules only: nothing to warn about, and the fix has nothing to do
         p = self.install("--fix-ipv6-redirect", ipv6="no")
         self.assertNotIn("RFC3964", p.stderr + p.stdout)
-        self.assertNotIn("RFC3964", self.tpfw("status", check=0).stderr)
+        self.assertNotIn("RFC3964", self.tpfw("status", check=3).stderr)
         self.assertEqual(read_bytes(self.conf).decode(), CONF)
 
     def test_fix_then_uninstall_of_the_last_owner_restores_the_bytes(self):
@@ -51,7 +51,7 @@ class Rfc3964Test(FirewalldDirTest):
         with open(self.state) as f:
             self.assertEqual([l for l in f.read().splitlines() if not l.startswith("#")],
                              ["previous-rfc3964-ipv4=yes", "owner=kuma"])
-        self.assertNotIn("RFC3964", self.tpfw("status", check=0).stderr)
+        self.assertNotIn("RFC3964", self.tpfw("status", check=3).stderr)
         if OFFLINE_CMD:
             cfg = os.path.join(self.tmp, "check")
             shutil.copytree("/etc/firewalld", cfg, symlinks=True)

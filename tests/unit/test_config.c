@@ -277,12 +277,87 @@ static void test_no_effect_notes(void **state)
         assert_true(has_note(b.notes, "--wait: accepted for compatibility, has no effect"));
         assert_true(has_note(b.notes, "--wait-interval:"));
         assert_true(has_note(b.notes, "--sleep-between-retries:"));
-        assert_true(has_note(b.notes, "--store-firewalld:"));
+        /* --store-firewalld has an effect (false means runtime only): no note, but its origin */
+        assert_false(has_note(b.notes, "--store-firewalld"));
+        {
+                const char *origin = NULL;
+
+                assert_int_equal(tpfw_config_store_firewalld(b.cfg, &origin), 1);
+                assert_string_equal(origin, "--store-firewalld");
+        }
         assert_true(has_note(b.notes, "--iptables-executables:"));
         assert_true(has_note(b.notes, "KUMA_TRANSPARENT_PROXY_RETRY_MAX_RETRIES:"));
         assert_false(has_note(b.notes, "--dry-run"));
         assert_true(tpfw_config_dry_run(b.cfg));
         assert_true(tpfw_config_verbose(b.cfg));
+        built_clear(&b);
+}
+
+/* One boolean grammar: every spelling means the same from a flag, the environment and a file. */
+static void test_bool_spellings_in_every_source(void **state)
+{
+        static const struct {
+                const char *text;
+                bool value;
+        } spellings[] = {
+                {"1", true},      {"t", true},      {"T", true},    {"TRUE", true},
+                {"true", true},   {"True", true},   {"yes", true},  {"Yes", true},
+                {"YES", true},    {"on", true},     {"On", true},   {"ON", true},
+                {"0", false},     {"f", false},     {"F", false},   {"FALSE", false},
+                {"false", false}, {"False", false}, {"no", false},  {"No", false},
+                {"NO", false},    {"off", false},   {"Off", false}, {"OFF", false},
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(spellings); i++) {
+                g_autofree char *flag = g_strdup_printf("--redirect-inbound=%s", spellings[i].text);
+                g_autofree char *env0 = g_strdup_printf(
+                        "KUMA_TRANSPARENT_PROXY_REDIRECT_INBOUND_ENABLED=%s", spellings[i].text);
+                g_autofree char *yaml =
+                        g_strdup_printf("redirect: {inbound: {enabled: %s}}\n", spellings[i].text);
+                const char *env[] = {env0, NULL};
+                Built b;
+
+                b = build_ok(flag, NULL, NULL);
+                assert_int_equal(b.cfg->inbound.enabled, spellings[i].value);
+                built_clear(&b);
+                b = build_ok("", env, NULL);
+                assert_int_equal(b.cfg->inbound.enabled, spellings[i].value);
+                built_clear(&b);
+                b = build_ok("--config -", NULL, yaml);
+                assert_int_equal(b.cfg->inbound.enabled, spellings[i].value);
+                built_clear(&b);
+        }
+        for (size_t i = 0; i < 3; i++) {
+                static const char *const bad[] = {"--redirect-inbound=y", "--redirect-inbound=2",
+                                                  "--redirect-inbound=tRUE"};
+                Built b = build(bad[i], NULL, NULL);
+
+                assert_int_equal(b.r, -EINVAL);
+                built_clear(&b);
+        }
+}
+
+static void test_store_firewalld_origin(void **state)
+{
+        const char *env[] = {"KUMA_TRANSPARENT_PROXY_STORE_FIREWALLD=false", NULL};
+        const char *origin = NULL;
+        Built b = build_ok("", NULL, NULL);
+
+        assert_int_equal(tpfw_config_store_firewalld(b.cfg, &origin), -1);
+        assert_null(origin);
+        built_clear(&b);
+        b = build_ok("", env, NULL);
+        assert_int_equal(tpfw_config_store_firewalld(b.cfg, &origin), 0);
+        assert_string_equal(origin, "KUMA_TRANSPARENT_PROXY_STORE_FIREWALLD");
+        assert_null(b.notes);
+        built_clear(&b);
+        b = build_ok("--store-firewalld", env, NULL);
+        assert_int_equal(tpfw_config_store_firewalld(b.cfg, &origin), 1);
+        assert_string_equal(origin, "--store-firewalld");
+        built_clear(&b);
+        b = build_ok("--config -", NULL, "storeFirewalld: false\n");
+        assert_int_equal(tpfw_config_store_firewalld(b.cfg, &origin), 0);
+        assert_string_equal(origin, "<stdin>:1: storeFirewalld");
         built_clear(&b);
 }
 
@@ -398,8 +473,8 @@ static void test_invalid_inputs(void **state)
                 {"stray", NULL, NULL, "unexpected argument", "stray", 0},
                 {"", "KUMA_TRANSPARENT_PROXY_REDIRECT_INBOUND_PORT=abc", NULL,
                  "KUMA_TRANSPARENT_PROXY_REDIRECT_INBOUND_PORT", "abc", 0},
-                {"", "KUMA_TRANSPARENT_PROXY_REDIRECT_DNS_ENABLED=yes", NULL,
-                 "KUMA_TRANSPARENT_PROXY_REDIRECT_DNS_ENABLED", "yes", 0},
+                {"", "KUMA_TRANSPARENT_PROXY_REDIRECT_DNS_ENABLED=y", NULL,
+                 "KUMA_TRANSPARENT_PROXY_REDIRECT_DNS_ENABLED", "y", 0},
                 {"", "KUMA_TRANSPARENT_PROXY_LOG_LEVEL=8", NULL, "KUMA_TRANSPARENT_PROXY_LOG_LEVEL",
                  "8", 0},
                 {"", "KUMA_TRANSPARENT_PROXY_REDIRECT_INBOUND_CHAIN_NAME=TOO_LONG_CHAIN_NAME_X",
@@ -521,13 +596,22 @@ static void test_help(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_defaults),       cmocka_unit_test(test_yaml_file),
-                cmocka_unit_test(test_precedence),     cmocka_unit_test(test_env_without_config),
-                cmocka_unit_test(test_stdin_config),   cmocka_unit_test(test_empty_documents),
-                cmocka_unit_test(test_flag_syntax),    cmocka_unit_test(test_no_effect_notes),
-                cmocka_unit_test(test_tool_overrides), cmocka_unit_test(test_file_errors),
-                cmocka_unit_test(test_invalid_inputs), cmocka_unit_test(test_case_insensitive_keys),
-                cmocka_unit_test(test_flag_arity),     cmocka_unit_test(test_help),
+                cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_yaml_file),
+                cmocka_unit_test(test_precedence),
+                cmocka_unit_test(test_env_without_config),
+                cmocka_unit_test(test_stdin_config),
+                cmocka_unit_test(test_empty_documents),
+                cmocka_unit_test(test_flag_syntax),
+                cmocka_unit_test(test_no_effect_notes),
+                cmocka_unit_test(test_tool_overrides),
+                cmocka_unit_test(test_bool_spellings_in_every_source),
+                cmocka_unit_test(test_store_firewalld_origin),
+                cmocka_unit_test(test_file_errors),
+                cmocka_unit_test(test_invalid_inputs),
+                cmocka_unit_test(test_case_insensitive_keys),
+                cmocka_unit_test(test_flag_arity),
+                cmocka_unit_test(test_help),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
