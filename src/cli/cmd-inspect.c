@@ -111,6 +111,11 @@ int cmd_validate(CliGlobal *g, int argc, char **argv)
         if (code != 0)
                 return code;
         schema = find_schema();
+        if (!schema)
+                cli_warnf(g,
+                          "warning: schema %s/direct.rng not found (set TPROXY_FIREWALLD_SCHEMA); "
+                          "checked as firewalld would, not against the schema",
+                          TPFW_DATADIR);
         if (schema && tpfw_direct_validate_schema(schema, data, len, &diag) < 0) {
                 if (!diag.file)
                         diag.file = g_strdup(path);
@@ -127,8 +132,6 @@ int cmd_validate(CliGlobal *g, int argc, char **argv)
                                m ? m : "unsupported layout");
                         tpfw_diag_clear(&diag);
                 }
-                if (!schema && g->verbose)
-                        printf("note: direct.rng schema not found; semantic checks only\n");
         }
         return EXIT_OK;
 }
