@@ -28,6 +28,8 @@ DEB_TEST     := firewalld iptables nftables dbus iproute2 mandoc valgrind python
 # To build the upstream firewalld releases of the test matrix (../shared/firewalld/build).
 DEB_FIREWALLD_BUILD := autoconf automake gettext intltool libglib2.0-dev python3-gi python3-dbus \
                 python3-nftables python3-decorator
+# The package builds of tests/cli/test_packages.py (Debian packages, lintian, RPMs).
+DEB_PACKAGING := debhelper dpkg-dev fakeroot lintian rpm git
 
 # The firewalld versions the live suites (integration, e2e) run against: "debian" is the
 # packaged /usr/sbin/firewalld (1.3.3), the others are upstream releases built once from
@@ -78,6 +80,8 @@ CLI_FAULT    := $(BUILDDIR)/tproxy-firewalld-fault
         uninstall format format-check deps demo clean man-lint fuzz bench analyze
 
 all: $(SHLIB) $(STLIB) $(CLI) $(CLI_FAULT)
+lib: $(SHLIB) $(STLIB)
+cli: $(CLI)
 
 # The build options compiled into objects (git's GIT-CFLAGS): the file changes only when they do,
 # and the objects that use them depend on it, so `make; make install PREFIX=/usr` rebuilds the
@@ -284,7 +288,7 @@ format-check:
 	clang-format --dry-run --Werror $(LIB_SRCS) $(CLI_SRCS) $(HEADERS) $(TEST_SRCS)
 
 deps:
-	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST); do \
+	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST) $(DEB_PACKAGING); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
 			|| missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
