@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 # tproxy-firewalld: one plain Makefile. See README.md for the targets.
 
-# The release version (semantic versioning, see NEWS.md): the one place it is written. debian/changelog,
-# tproxy-firewalld.spec and NEWS.md name it too; tests/cli/test_packaging.py checks they agree.
+# The release version (semantic versioning, see NEWS.md): the one place it is set. debian/changelog,
+# the RPM spec, galaxy.yml and NEWS.md name it too; tests/cli/test_packages.py checks they agree.
 VERSION      := 0.2.0
 SOVERSION    := 0
 PREFIX       ?= /usr/local
