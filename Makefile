@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 # tproxy-firewalld: one plain Makefile. See README.md for the targets.
 
-VERSION      := 0.1.0
+# The release version (semantic versioning, see NEWS.md): the one place it is set. debian/changelog,
+# the RPM spec, galaxy.yml and NEWS.md name it too; tests/cli/test_packages.py checks they agree.
+VERSION      := 0.2.0
 SOVERSION    := 0
 PREFIX       ?= /usr/local
 BINDIR       ?= $(PREFIX)/sbin
@@ -26,6 +28,8 @@ DEB_TEST     := firewalld iptables nftables dbus iproute2 mandoc valgrind python
 # To build the upstream firewalld releases of the test matrix (../shared/firewalld/build).
 DEB_FIREWALLD_BUILD := autoconf automake gettext intltool libglib2.0-dev python3-gi python3-dbus \
                 python3-nftables python3-decorator
+# The package builds of tests/cli/test_packages.py (Debian packages, lintian, RPMs).
+DEB_PACKAGING := debhelper dpkg-dev fakeroot lintian rpm git
 
 # The firewalld versions the live suites (integration, e2e) run against: "debian" is the
 # packaged /usr/sbin/firewalld (1.3.3), the others are upstream releases built once from
@@ -50,8 +54,9 @@ endif
 
 PKG_CFLAGS   := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+TPFW_DATADIR := $(DATADIR)/tproxy-firewalld
 CPPFLAGS     += -Iinclude -D_GNU_SOURCE -DTPFW_VERSION=\"$(VERSION)\" \
-                -DTPFW_DATADIR=\"$(DATADIR)/tproxy-firewalld\"
+                -DTPFW_DATADIR=\"$(TPFW_DATADIR)\"
 # libyaml has no version macro: --version reports the one pkg-config found at build time.
 CPPFLAGS     += -DTPFW_LIBYAML_VERSION=\"$(shell $(PKG_CONFIG) --modversion yaml-0.1 2>/dev/null)\"
 CFLAGS       += -std=gnu11 $(OPTFLAGS) $(WARNINGS) $(PKG_CFLAGS) -fPIC
@@ -72,10 +77,27 @@ STLIB        := $(BUILDDIR)/libtproxy-firewalld.a
 CLI          := $(BUILDDIR)/tproxy-firewalld
 CLI_FAULT    := $(BUILDDIR)/tproxy-firewalld-fault
 
-.PHONY: all lib cli tests check check-quick firewalld-cache test unit cli-test integration e2e asan asan-check valgrind install \
+.PHONY: all dist lib cli tests check check-quick firewalld-cache test unit cli-test integration e2e asan asan-check valgrind install \
         uninstall format format-check deps demo clean man-lint fuzz bench analyze
 
 all: $(SHLIB) $(STLIB) $(CLI) $(CLI_FAULT)
+lib: $(SHLIB) $(STLIB)
+cli: $(CLI)
+
+# The build options compiled into objects (git's GIT-CFLAGS): the file changes only when they do,
+# and the objects that use them depend on it, so `make; make install PREFIX=/usr` rebuilds the
+# files that name the data directory instead of installing a binary that looks under /usr/local.
+BUILD_OPTIONS := $(BUILDDIR)/BUILD-OPTIONS
+BUILD_OPTIONS_USERS := $(shell grep -l -E 'TPFW_(DATADIR|VERSION)' $(LIB_SRCS) $(CLI_SRCS) 2>/dev/null)
+$(BUILD_OPTIONS): FORCE
+	@mkdir -p $(dir $@)
+	@printf 'VERSION=%s\nPREFIX=%s\nDATADIR=%s\n' '$(VERSION)' '$(PREFIX)' '$(TPFW_DATADIR)' \
+		>$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
+$(BUILD_OPTIONS_USERS:%.c=$(BUILDDIR)/obj/%.o) $(BUILD_OPTIONS_USERS:%.c=$(BUILDDIR)/obj-fault/%.o): \
+		$(BUILD_OPTIONS)
+
+FORCE:
 
 $(BUILDDIR)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -267,7 +289,7 @@ format-check:
 	clang-format --dry-run --Werror $(LIB_SRCS) $(CLI_SRCS) $(HEADERS) $(TEST_SRCS)
 
 deps:
-	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST); do \
+	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST) $(DEB_PACKAGING); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
 			|| missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -278,27 +300,39 @@ deps:
 demo: all
 	TPFW_BUILDDIR=$(abspath $(BUILDDIR)) python3 tests/demo.py
 
-install: all
+# The .pc file names its directories relative to ${prefix} where they lie under PREFIX.
+PC_SUBST     := s|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|; \
+                s|@LIBDIR@|$(patsubst $(PREFIX)/%,$${exec_prefix}/%,$(LIBDIR))|; \
+                s|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|
+
+install: $(SHLIB) $(CLI)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/tproxy-firewalld \
 		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DATADIR)/tproxy-firewalld $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(COMPLETIONDIR)
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/tproxy-firewalld
-	install -m 0755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(SHLIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf libtproxy-firewalld.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libtproxy-firewalld.so
 	install -m 0644 include/tproxy-firewalld/*.h $(DESTDIR)$(INCLUDEDIR)/tproxy-firewalld/
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
-		src/lib/tproxy-firewalld.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/tproxy-firewalld.pc
+	sed -e '$(PC_SUBST)' src/lib/tproxy-firewalld.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/tproxy-firewalld.pc
 	install -m 0644 schemas/* $(DESTDIR)$(DATADIR)/tproxy-firewalld/
 	install -m 0644 man/tproxy-firewalld.8 $(DESTDIR)$(MANDIR)/man8/
-	[ ! -f contrib/bash-completion/tproxy-firewalld ] || \
-		install -m 0644 contrib/bash-completion/tproxy-firewalld $(DESTDIR)$(COMPLETIONDIR)/
+	install -m 0644 contrib/bash-completion/tproxy-firewalld $(DESTDIR)$(COMPLETIONDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tproxy-firewalld $(DESTDIR)$(LIBDIR)/libtproxy-firewalld.so* \
 		$(DESTDIR)$(PKGCONFIGDIR)/tproxy-firewalld.pc $(DESTDIR)$(MANDIR)/man8/tproxy-firewalld.8 \
 		$(DESTDIR)$(COMPLETIONDIR)/tproxy-firewalld
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/tproxy-firewalld $(DESTDIR)$(DATADIR)/tproxy-firewalld
+
+# A release tarball of a commit (DIST_REF, default HEAD): $(BUILDDIR)/tproxy-firewalld-VERSION.tar.gz,
+# the input of tproxy-firewalld.spec's Source0 and of a Debian build from a clean tree.
+DIST_REF     ?= HEAD
+DIST_NAME    := tproxy-firewalld-$(VERSION)
+dist:
+	@mkdir -p $(BUILDDIR)
+	git archive --format=tar.gz --prefix=$(DIST_NAME)/ -o $(BUILDDIR)/$(DIST_NAME).tar.gz $(DIST_REF)
+	@echo $(BUILDDIR)/$(DIST_NAME).tar.gz
 
 clean:
 	rm -rf $(BUILDDIR)

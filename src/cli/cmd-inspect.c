@@ -154,7 +154,11 @@ int cmd_validate(CliGlobal *g, int argc, char **argv)
                 if (schema)
                         cli_verbosef(g, "schema: %s", schema);
                 else
-                        cli_warnf(g, "note: direct.rng schema not found; semantic checks only");
+                        cli_warnf(g,
+                                  "warning: schema %s/direct.rng not found (set "
+                                  "TPROXY_FIREWALLD_SCHEMA); checked as firewalld would, not "
+                                  "against the schema",
+                                  TPFW_DATADIR);
         }
         if (code == 0 && schema && tpfw_direct_validate_schema(schema, data, len, &diag) < 0) {
                 if (!diag.file)

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
-"""Packaging: `make install DESTDIR=... PREFIX=/usr` into a temporary root, then the installed
-CLI, a C program built against the installed header and .pc file, the shared library's soname
-and exports, the man page lint and the bash completion."""
+"""Packaging: a plain `make` (default PREFIX), then `make install DESTDIR=... PREFIX=/usr` into a
+temporary root, as a packager would; then the installed CLI (which must find its schema under
+/usr), a C program built against the installed headers with pkg-config alone, the shared
+library's soname and exports, the man page lint and the bash completion. The package builds are
+in test_packages.py."""
 import os
 import re
 import shutil
@@ -19,7 +21,9 @@ PROGRAM = r"""
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
 #include <tproxy-firewalld/args.h>
+#include <tproxy-firewalld/rfc3964.h>
 #include <tproxy-firewalld/ruleset.h>
 
 int main(void)
@@ -28,6 +32,7 @@ int main(void)
                                     "-j", "RETURN", NULL};
         char *joined = tpfw_args_join(argv);
         char **split = NULL;
+        char *conf;
         int ok;
 
         if (!joined || tpfw_args_split(joined, &split, NULL) != 0)
@@ -37,6 +42,10 @@ int main(void)
                tpfw_owner_name_is_valid("Not Valid"));
         free(joined);
         tpfw_strv_free(split);
+        /* the headers say "free with g_free()": the .pc file must bring GLib's flags along */
+        conf = tpfw_rfc3964_conf_set(NULL, false);
+        printf("%s", conf);
+        g_free(conf);
         return 0;
 }
 """
@@ -47,17 +56,59 @@ def makefile_version():
         return VERSION_RE.search(f.read()).group(1)
 
 
+def run_make(*args):
+    p = subprocess.run(["make", "-s", "-j2", "-C", SRCDIR] + list(args), capture_output=True,
+                       text=True, timeout=900)
+    if p.returncode != 0:
+        raise AssertionError(f"make {' '.join(args)} failed:\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def copy_build(builddir, dest):
+    """The objects and libraries of builddir, mtimes kept, so that make in dest rebuilds only
+    what a changed option needs (the shared build directory stays as it is)."""
+    os.makedirs(dest, exist_ok=True)
+    for name in os.listdir(builddir):
+        src = os.path.join(builddir, name)
+        if name == "obj":
+            shutil.copytree(src, os.path.join(dest, name), symlinks=True)
+        elif name.startswith("libtproxy-firewalld.") or name == "BUILD-OPTIONS":
+            shutil.copy2(src, os.path.join(dest, name), follow_symlinks=False)
+
+
+def validate_under(root, binary, path):
+    """Runs `binary validate path` with root/usr/share mounted over /usr/share in a private
+    mount namespace (the host's /usr/share is untouched): how the binary finds its schema once
+    installed. Returns the CompletedProcess, or None when that is not possible here."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return None
+    script = 'mount --bind "$1/usr/share" /usr/share && exec "$2" validate "$3"'
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script,
+                           "sh", root, binary, path], capture_output=True, text=True, timeout=60)
+
+
+DIRECT_XML = ('<?xml version="1.0" encoding="utf-8"?>\n<direct>\n  <rule ipv="ipv4" '
+              'table="nat" chain="OUTPUT" priority="0">-j RETURN</rule>\n</direct>\n')
+SCHEMA_WARNING = "warning: schema "
+
+
 class InstallTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.root = tempfile.mkdtemp(prefix="tpfw-destdir-")
         cls.addClassCleanup(shutil.rmtree, cls.root, True)
+        cls.builddir = tempfile.mkdtemp(prefix="tpfw-build-")
+        cls.addClassCleanup(shutil.rmtree, cls.builddir, True)
         cls.version = makefile_version()
-        p = subprocess.run(["make", "-s", "-C", SRCDIR, "BUILDDIR=" + BUILDDIR, "install",
-                            "DESTDIR=" + cls.root, "PREFIX=/usr"],
-                           capture_output=True, text=True, timeout=600)
-        if p.returncode != 0:
-            raise AssertionError(f"make install failed:\n{p.stdout}\n{p.stderr}")
+        copy_build(BUILDDIR, cls.builddir)
+        make = ["BUILDDIR=" + cls.builddir]
+        if os.environ.get("TPFW_SANITIZE"):
+            make.append("SANITIZE=" + os.environ["TPFW_SANITIZE"])
+        # what a packager types: a plain make, then the install to /usr
+        run_make(*make, "lib", "cli")
+        with open(os.path.join(cls.builddir, "BUILD-OPTIONS")) as f:
+            cls.plain_options = f.read()
+        run_make(*make, "install", "DESTDIR=" + cls.root, "PREFIX=/usr")
         cls.usr = os.path.join(cls.root, "usr")
         cls.bin = os.path.join(cls.usr, "sbin", "tproxy-firewalld")
         cls.libdir = os.path.join(cls.usr, "lib")
@@ -113,20 +164,60 @@ class InstallTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, tmp, True)
         good = os.path.join(tmp, "direct.xml")
         with open(good, "w") as f:
-            f.write('<?xml version="1.0" encoding="utf-8"?>\n<direct>\n  <rule ipv="ipv4" '
-                    'table="nat" chain="OUTPUT" priority="0">-j RETURN</rule>\n</direct>\n')
+            f.write(DIRECT_XML)
         env_schema = os.path.join(self.path("share/tproxy-firewalld"), schemas[0])
         p = subprocess.run([self.bin, "validate", good], capture_output=True, text=True,
                            env=dict(os.environ, TPROXY_FIREWALLD_SCHEMA=env_schema))
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertNotIn(SCHEMA_WARNING, p.stderr)
 
-    def pkg_config(self, *args):
+    def test_install_after_plain_make_finds_its_schema(self):
+        # the plain make compiled /usr/local/share in; the install to /usr rebuilt what uses it
+        self.assertIn("DATADIR=/usr/local/share/tproxy-firewalld\n", self.plain_options)
+        with open(os.path.join(self.builddir, "BUILD-OPTIONS")) as f:
+            self.assertIn("DATADIR=/usr/share/tproxy-firewalld\n", f.read())
+        tmp = tempfile.mkdtemp(prefix="tpfw-validate-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        good = os.path.join(tmp, "direct.xml")
+        with open(good, "w") as f:
+            f.write(DIRECT_XML)
+        env = {k: v for k, v in os.environ.items() if k != "TPROXY_FIREWALLD_SCHEMA"}
+        # without the schema where the binary looks, validate says so (not only with --verbose)
+        p = subprocess.run([self.bin, "validate", good], capture_output=True, text=True, env=env)
+        if os.path.exists("/usr/share/tproxy-firewalld/direct.rng"):
+            self.skipTest("a tproxy-firewalld schema is installed on this host")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(SCHEMA_WARNING + "/usr/share/tproxy-firewalld/direct.rng not found",
+                      p.stderr)
+        # with the staged /usr/share in place of the host's, it finds the schema
+        p = validate_under(self.root, self.bin, good)
+        if p is None:
+            self.skipTest("needs root and unshare(1)")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr, "")
+        self.assertIn("valid (1 entries)", p.stdout)
+
+    def pkg_config(self, *args, package="tproxy-firewalld"):
         env = dict(os.environ, PKG_CONFIG_PATH=self.path("lib/pkgconfig"),
                    PKG_CONFIG_SYSROOT_DIR=self.root)
-        p = subprocess.run(["pkg-config"] + list(args) + ["tproxy-firewalld"], env=env,
+        p = subprocess.run(["pkg-config"] + list(args) + [package], env=env,
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stderr)
         return p.stdout.split()
+
+    def test_pc_file_is_relative_to_prefix(self):
+        with open(self.path("lib/pkgconfig/tproxy-firewalld.pc")) as f:
+            lines = f.read().splitlines()
+        for want in ("prefix=/usr", "exec_prefix=${prefix}", "libdir=${exec_prefix}/lib",
+                     "includedir=${prefix}/include", "Requires: glib-2.0"):
+            self.assertIn(want, lines)
+        if not shutil.which("pkg-config"):
+            self.skipTest("pkg-config missing")
+        # relocatable: pkg-config can derive the prefix from where the file lies
+        p = subprocess.run(["pkg-config", "--define-prefix", "--variable=includedir",
+                            "tproxy-firewalld"], capture_output=True, text=True,
+                           env=dict(os.environ, PKG_CONFIG_PATH=self.path("lib/pkgconfig")))
+        self.assertEqual(p.stdout.strip(), self.path("include"), p.stderr)
 
     def test_pkg_config_and_a_program_against_the_installed_library(self):
         if not shutil.which("pkg-config") or not shutil.which("cc"):
@@ -134,11 +225,21 @@ class InstallTest(unittest.TestCase):
         if os.environ.get("TPFW_SANITIZE"):
             # an uninstrumented program cannot load the ASan-built library (make asan-check)
             self.skipTest("the library is built with sanitizers")
+        # The stage is the sysroot: it holds GLib too, as a real sysroot would (links to the
+        # host's GLib directories, which pkg-config names under the sysroot).
+        p = subprocess.run(["pkg-config", "--cflags-only-I", "--libs-only-L", "glib-2.0"],
+                           capture_output=True, text=True)
+        for d in sorted({f[2:] for f in p.stdout.split()}, key=len):
+            staged = self.root + d
+            if not os.path.exists(staged):
+                os.makedirs(os.path.dirname(staged), exist_ok=True)
+                os.symlink(d, staged)
         self.assertEqual(self.pkg_config("--modversion"), [self.version])
         cflags = self.pkg_config("--cflags")
         libs = self.pkg_config("--libs")
         self.assertIn("-I" + self.path("include"), cflags)
         self.assertIn("-L" + self.libdir, libs)
+        self.assertIn("-lglib-2.0", libs)  # Requires: glib-2.0
         tmp = tempfile.mkdtemp(prefix="tpfw-pc-")
         self.addCleanup(shutil.rmtree, tmp, True)
         src = os.path.join(tmp, "prog.c")
@@ -155,7 +256,7 @@ class InstallTest(unittest.TestCase):
                            env=dict(os.environ, LD_LIBRARY_PATH=self.libdir))
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout, "-m comment --comment 'tproxy-firewalld/kuma x y' -j RETURN\n"
-                                   "1 1 0\n")
+                                   "1 1 0\nRFC3964_IPv4=no\n")
         # and it really loads the installed copy
         ldd = subprocess.run(["ldd", exe], capture_output=True, text=True,
                              env=dict(os.environ, LD_LIBRARY_PATH=self.libdir)).stdout

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""The Ansible module (contrib/ansible/library/tproxy_firewalld.py) driven by ansible-playbook
-against localhost and a real firewalld in a sandbox: idempotence, check mode, diff mode, absent.
+"""The Ansible collection (contrib/ansible-collection), built with ansible-galaxy and installed
+offline into a temporary collections path, driven by ansible-playbook against localhost and a real
+firewalld in a sandbox: idempotence, check mode, diff mode, absent, failures.
 
 Skipped when ansible-playbook (Debian package ansible-core) is missing; never installs it."""
 import json
@@ -16,41 +17,50 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.environ.get("TPFW_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
 BUILDDIR = os.environ.get("TPFW_BUILDDIR") or os.path.join(TOP, "build")
 CLI = os.path.join(BUILDDIR, "tproxy-firewalld")
-LIBRARY = os.path.join(TOP, "contrib", "ansible", "library")
-PLAYBOOK_EXAMPLE = os.path.join(TOP, "contrib", "ansible", "example-playbook.yml")
+COLLECTION = os.path.join(TOP, "contrib", "ansible-collection")
+PLAYBOOK_EXAMPLE = os.path.join(COLLECTION, "examples", "playbook.yml")
 ANSIBLE_PLAYBOOK = shutil.which("ansible-playbook")
+ANSIBLE_GALAXY = shutil.which("ansible-galaxy")
 
 # IPv4 only, numeric UID, lo: nothing depends on the host.
-PLAYBOOK = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  environment:
-    DBUS_SYSTEM_BUS_ADDRESS: "{{ bus }}"
-  tasks:
-    - tproxy_firewalld:
-        state: "{{ state }}"
-        owner: "{{ owner }}"
-        firewalld_dir: "{{ fwdir }}"
-        executable: "{{ cli }}"
-        reload: true
-        require_running: true
-        options:
-          kuma-dp-user: 5678
-          loopback-interface: lo
-          assume-ipv6: false
-          redirect-dns: false
-          exclude-inbound-ports: [2222, 9901]
-      register: result
-"""
+RULE_OPTIONS = {"kuma-dp-user": 5678, "loopback-interface": "lo", "assume-ipv6": False,
+                "redirect-dns": False, "exclude-inbound-ports": [2222, 9901]}
+_COLLECTIONS = {}
 
 
-def ansible_env():
+def collections_path():
+    """The collection, built and installed once per test run (removed at the end)."""
+    if "path" not in _COLLECTIONS:
+        tmp = tempfile.mkdtemp(prefix="tpfw-collection-")
+        unittest.addModuleCleanup(shutil.rmtree, tmp, True)
+        _COLLECTIONS["path"] = install_collection(tmp)
+    return _COLLECTIONS["path"]
+
+
+def install_collection(tmp):
+    """Builds the collection and installs the tarball (offline) under tmp; returns the
+    collections path."""
+    path = os.path.join(tmp, "collections")
+
+    def galaxy(*args):
+        p = subprocess.run([ANSIBLE_GALAXY, "collection", *args], capture_output=True,
+                           text=True, timeout=180, cwd=tmp, env=dict(os.environ, HOME=tmp))
+        if p.returncode != 0:
+            raise AssertionError(f"ansible-galaxy collection {' '.join(args)}:\n"
+                                 f"{p.stdout}{p.stderr}")
+
+    galaxy("build", "--output-path", tmp, COLLECTION)
+    tarballs = [os.path.join(tmp, f) for f in os.listdir(tmp) if f.endswith(".tar.gz")]
+    galaxy("install", "--offline", "-p", path, *tarballs)
+    return path
+
+
+def ansible_env(collections_path):
     e = dict(os.environ)
     for k in list(e):
         if k.startswith("KUMA_TRANSPARENT_PROXY_"):
             del e[k]
-    e.update(ANSIBLE_LIBRARY=LIBRARY, ANSIBLE_STDOUT_CALLBACK="json",
+    e.update(ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_STDOUT_CALLBACK="json",
              ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1",
              ANSIBLE_RETRY_FILES_ENABLED="0",
              ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
@@ -58,7 +68,8 @@ def ansible_env():
     return e
 
 
-@unittest.skipUnless(ANSIBLE_PLAYBOOK, "ansible-playbook is missing (Debian package ansible-core)")
+@unittest.skipUnless(ANSIBLE_PLAYBOOK and ANSIBLE_GALAXY,
+                     "ansible-playbook is missing (Debian package ansible-core)")
 class AnsibleModuleTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -68,26 +79,34 @@ class AnsibleModuleTest(unittest.TestCase):
         cls.sb = FirewalldSandbox.for_class(cls)
         cls.tmp = tempfile.mkdtemp(prefix="tpfw-ansible-")
         cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
-        cls.playbook = os.path.join(cls.tmp, "playbook.yml")
-        with open(cls.playbook, "w") as f:
-            f.write(PLAYBOOK)
-        cls.env = ansible_env()
+        cls.env = ansible_env(collections_path())
         cls.env["HOME"] = cls.tmp  # ansible's local temp and cache stay in the test dir
 
-    def play(self, state, *flags, owner="kuma"):
-        """Runs the playbook; returns the module's result for the task."""
-        extra = {"state": state, "owner": owner, "fwdir": self.sb.config_dir, "cli": CLI,
-                 "bus": self.sb.bus_address}
-        p = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-e", json.dumps(extra),
-                            *flags, self.playbook], env=self.env, capture_output=True, text=True,
-                           timeout=180)
+    def play(self, *flags, fail=False, **args):
+        """Runs one task of the collection's module with args on top of the sandbox's
+        defaults; returns the module's result."""
+        task = {"firewalld_dir": self.sb.config_dir, "executable": CLI, "require_running": True,
+                "options": RULE_OPTIONS}
+        task.update(args)
+        play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
+                 "environment": {"DBUS_SYSTEM_BUS_ADDRESS": self.sb.bus_address},
+                 "tasks": [{"tproxy.tproxy_firewalld.tproxy_firewalld": task,
+                            "register": "result"}]}]
+        playbook = os.path.join(self.tmp, "playbook.yml")
+        with open(playbook, "w") as f:
+            json.dump(play, f)  # JSON is YAML
+        p = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "localhost,", *flags, playbook],
+                           env=self.env, capture_output=True, text=True, timeout=180)
         try:
             out = json.loads(p.stdout)
         except ValueError:
             self.fail(f"ansible-playbook printed no JSON (exit {p.returncode}):\n{p.stdout}\n"
                       f"{p.stderr}")
-        hosts = out["plays"][0]["tasks"][0]["hosts"]
-        res = hosts["localhost"]
+        res = out["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        if fail:
+            self.assertNotEqual(p.returncode, 0)
+            self.assertTrue(res.get("failed"), res)
+            return res
         self.assertEqual(p.returncode, 0, f"{json.dumps(res, indent=1)}\n{p.stderr}")
         stats = out["stats"]["localhost"]
         self.assertEqual(stats["changed"], 1 if res["changed"] else 0)
@@ -110,7 +129,7 @@ class AnsibleModuleTest(unittest.TestCase):
     def test_life_cycle(self):
         # check mode first: reports the change, writes nothing, touches no rule
         before = self.snapshot()
-        res = self.play("present", "--check", "--diff")
+        res = self.play("--check", "--diff", state="present")
         self.assertTrue(res["changed"])
         self.assertGreater(res["added"], 0)
         self.assertEqual(res["reload"], "skipped")
@@ -119,11 +138,15 @@ class AnsibleModuleTest(unittest.TestCase):
         self.assertEqual(self.snapshot(), before)
         self.assertFalse(self.runtime_tagged())
 
-        # first run: changed, reloaded and verified in the real firewalld
-        res = self.play("present")
+        # first run: changed, applied and verified in the real firewalld
+        res = self.play(state="present")
         self.assertTrue(res["changed"])
         self.assertEqual((res["reload"], res["verified"]), ("done", True))
-        self.assertEqual(res["file"], self.sb.direct_xml_path)
+        self.assertEqual((res["file"], res["owner"], res["rc"]), (self.sb.direct_xml_path, "kuma", 0))
+        for key in ("rfc3964_ipv4", "ipv6_redirect_warning", "stderr"):
+            self.assertIn(key, res)
+        self.assertIsNone(res["rfc3964_ipv4"])  # IPv4 only: no IPv6 rule depends on it
+        self.assertIs(res["ipv6_redirect_warning"], False)
         self.assertIn("--exclude-inbound-ports=2222,9901", res["cmd"])
         installed = self.snapshot()
         self.assertIn(b"tproxy-firewalld/kuma", installed[0])
@@ -132,47 +155,79 @@ class AnsibleModuleTest(unittest.TestCase):
         self.assertTrue(self.runtime_tagged())
 
         # second run: unchanged, file untouched
-        res = self.play("present")
+        res = self.play(state="present")
         self.assertFalse(res["changed"])
         self.assertEqual((res["added"], res["removed"]), (0, 0))
         self.assertEqual(self.snapshot(), installed)
 
         # absent in check mode: reports the removal, changes nothing
-        res = self.play("absent", "--check")
+        res = self.play("--check", state="absent")
         self.assertTrue(res["changed"])
         self.assertGreater(res["removed"], 0)
         self.assertEqual(self.snapshot(), installed)
         self.assertTrue(self.runtime_tagged())
 
         # absent: removed from the file and from firewalld's runtime
-        res = self.play("absent", "--diff")
+        res = self.play("--diff", state="absent")
         self.assertTrue(res["changed"])
         self.assertEqual(res["reload"], "done")
         self.assertIn("-  <rule", res["diff"]["prepared"])
         self.assertNotIn(b"tproxy-firewalld/", self.direct_xml())
         self.assertFalse(self.runtime_tagged())
-        res = self.play("absent")
+        res = self.play(state="absent")
         self.assertFalse(res["changed"])
 
-    def test_failure_is_reported_as_failed_task(self):
-        # an invalid owner name: the module fails, nothing is written
+    def test_options_reach_the_tool(self):
+        # config files, runtime_only, follow_symlink, fix_ipv6_redirect and reload_mode become
+        # the tool's flags; runtime_only leaves direct.xml alone and applies to the runtime
+        cfg = os.path.join(self.tmp, "kuma.yaml")
+        with open(cfg, "w") as f:
+            f.write('kumaDPUser: "5678"\nipFamilyMode: ipv4\n')
         before = self.snapshot()
-        extra = {"state": "present", "owner": "Not_Valid", "fwdir": self.sb.config_dir,
-                 "cli": CLI, "bus": self.sb.bus_address}
-        p = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-e", json.dumps(extra),
-                            self.playbook], env=self.env, capture_output=True, text=True,
-                           timeout=180)
-        self.assertNotEqual(p.returncode, 0)
-        res = json.loads(p.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
-        self.assertTrue(res.get("failed"), res)
-        self.assertIn("owner", res["msg"])
+        args = dict(owner="rt", runtime_only=True, follow_symlink=True, config=[cfg],
+                    options={"loopback-interface": "lo", "redirect-dns": False})
+        res = self.play("--check", **args)
+        for flag in ("--runtime-only", "--follow-symlink", "--config"):
+            self.assertIn(flag, res["cmd"])
+        self.assertEqual(res["cmd"][res["cmd"].index("--config") + 1], cfg)
+        self.assertNotIn("--reload-mode", res["cmd"])  # passed only when set
+        res = self.play("--check", fix_ipv6_redirect=True)
+        self.assertIn("--fix-ipv6-redirect", res["cmd"])
+        res = self.play(**args)
+        self.assertTrue(res["changed"])
+        self.assertEqual(self.snapshot(), before)
+        self.assertTrue(self.runtime_tagged("rt"))
+        self.play(state="absent", **args)
+        self.assertFalse(self.runtime_tagged("rt"))
+        if "--reload-mode" in subprocess.run([CLI, "install", "--help"], capture_output=True,
+                                             text=True).stdout:
+            res = self.play("--check", reload_mode="full")
+            self.assertEqual(res["cmd"][res["cmd"].index("--reload-mode") + 1], "full")
+
+    def test_failure_is_reported_as_failed_task(self):
+        # an invalid owner name: the module fails with the tool's own line, nothing is written
+        before = self.snapshot()
+        res = self.play(fail=True, owner="Not_Valid")
+        self.assertEqual(res["rc"], 2)
+        self.assertIn("invalid owner name 'Not_Valid'", res["msg"])
+        self.assertNotIn("\n", res["msg"])
+        self.assertIn("invalid owner name", res["stderr"])
+        self.assertEqual(self.snapshot(), before)
+        # an unknown rule option: the tool still prints a JSON object, whose error only points
+        # at standard error; the message is the tool's line naming the option
+        res = self.play(fail=True, options={"no-such-option": 1})
+        self.assertEqual(res["rc"], 2)
+        self.assertIn("--no-such-option", res["msg"])
+        self.assertNotIn("details on standard error", res["msg"])
+        self.assertEqual(res["owner"], "kuma")
         self.assertEqual(self.snapshot(), before)
 
 
-@unittest.skipUnless(ANSIBLE_PLAYBOOK, "ansible-playbook is missing (Debian package ansible-core)")
+@unittest.skipUnless(ANSIBLE_PLAYBOOK and ANSIBLE_GALAXY,
+                     "ansible-playbook is missing (Debian package ansible-core)")
 class ExamplePlaybookTest(unittest.TestCase):
     def test_example_playbook_parses(self):
-        env = dict(ansible_env(), ANSIBLE_STDOUT_CALLBACK="default")
+        env = dict(ansible_env(collections_path()), ANSIBLE_STDOUT_CALLBACK="default")
         p = subprocess.run([ANSIBLE_PLAYBOOK, "--syntax-check", "-i", "mesh_nodes,",
                             PLAYBOOK_EXAMPLE], env=env, capture_output=True, text=True,
                            timeout=120)
