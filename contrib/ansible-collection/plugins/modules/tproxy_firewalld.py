@@ -78,8 +78,9 @@ options:
       - How a change reaches a running firewalld (C(--reload-mode)). C(delta) applies the
         owner's changes through firewalld's runtime direct API without a reload; C(full)
         writes the file and reloads firewalld.
-      - When not set, the tool's default applies (C(delta)); the option is passed only when
-        set, so older versions of the tool keep working.
+      - The option is passed only when set, and needs a tool that has C(--reload-mode)
+        (tproxy-firewalld 0.2.0 always writes the file and reloads); when not set, the
+        tool's default applies.
     type: str
     choices: [delta, full]
   runtime_only:
