@@ -268,7 +268,9 @@ static int write_temp(int dirfd, const char *path, const char *base, const char 
         for (int attempt = 0; attempt < 100; attempt++) {
                 g_free(name);
                 name = g_strdup_printf(".%s%s%06x", base, TEMP_INFIX, g_random_int() & 0xffffff);
-                r = tpfw_fault("temp-create");
+                /* the backup's copy has fault points of its own: temp-create@2 etc. stay the
+                 * rollback's write */
+                r = tpfw_fault(keep_times ? "backup-create" : "temp-create");
                 if (r < 0)
                         return tpfw_diag_set(diag, -r, path, 0, "cannot create temporary file: %s",
                                              g_strerror(-r));
@@ -280,7 +282,7 @@ static int write_temp(int dirfd, const char *path, const char *base, const char 
         if (fd < 0)
                 return tpfw_diag_set(diag, errno, path, 0, "cannot create temporary file: %s",
                                      g_strerror(errno));
-        r = tpfw_fault("temp-write");
+        r = tpfw_fault(keep_times ? "backup-write" : "temp-write");
         if (r == 0 && srcfd >= 0 && fstat(srcfd, &st) < 0)
                 r = -errno;
         if (r == 0)
@@ -296,7 +298,7 @@ static int write_temp(int dirfd, const char *path, const char *base, const char 
             futimens(fd, (const struct timespec[2]){st.st_atim, st.st_mtim}) < 0)
                 r = -errno;
         if (r == 0)
-                r = tpfw_fault("fsync");
+                r = tpfw_fault(keep_times ? "backup-fsync" : "fsync");
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (r < 0) {

@@ -53,7 +53,8 @@ class AtomicReplaceTest(FirewalldDirTest):
         if not os.path.exists(CLI_FAULT):
             self.skipTest("no fault build")
         whole = {"direct.xml": (b"</direct>\n",), "firewalld.conf": (b"RFC3964_IPv4=",)}
-        for point in ("temp-write", "fsync", "backup", "rename", "dir-fsync"):
+        for point in ("temp-write", "fsync", "backup-write", "backup-fsync", "backup", "rename",
+                      "dir-fsync"):
             for hit in range(1, 4):
                 spec = f"{point}@{hit}"
                 self.put(FOREIGN)
