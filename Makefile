@@ -39,7 +39,10 @@ FIREWALLD_VERSIONS ?= debian 0.9.11 2.1.4 2.5.0
 FIREWALLD_SRC      ?= ../shared/firewalld
 FIREWALLD_CACHE    ?= $(CURDIR)/build/firewalld
 FIREWALLD_UPSTREAM := $(filter-out debian,$(FIREWALLD_VERSIONS))
-LIVE_ARGS          := --firewalld-versions "$(FIREWALLD_VERSIONS)" --firewalld-cache $(FIREWALLD_CACHE)
+# How many firewalld versions the live suites test at once (each in its own sandboxes).
+LIVE_JOBS          ?= 2
+LIVE_ARGS          := --firewalld-versions "$(FIREWALLD_VERSIONS)" --firewalld-cache $(FIREWALLD_CACHE) \
+                      --jobs $(LIVE_JOBS)
 
 WARNINGS     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wvla \
                 -Wno-unused-parameter
@@ -200,7 +203,8 @@ e2e: all $(E2E_HELPER) firewalld-cache
 # Everything CI runs: the unit suite under ASan+UBSan and under valgrind, then every suite, the
 # live ones once per firewalld of FIREWALLD_VERSIONS. asan-check runs against Debian's firewalld
 # only: it checks the tool's memory safety, which does not depend on the firewalld version.
-check: all tests $(E2E_HELPER) firewalld-cache
+check: all tests $(E2E_HELPER)
+	$(MAKE) -j3 firewalld-cache
 	$(MAKE) asan
 	$(MAKE) asan-check
 	python3 tests/run.py --builddir $(BUILDDIR) --valgrind unit

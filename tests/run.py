@@ -18,9 +18,11 @@ The live suites (integration, e2e) run once per firewalld of --firewalld-version
 environment's, i.e. Debian's unless TPFW_FIREWALLD_PREFIX names an upstream build): "debian" is
 /usr/sbin/firewalld, any other VERSION is the upstream build in FIREWALLD_CACHE/VERSION (made by
 `make firewalld-cache`). Each version runs in a child process with TPFW_FIREWALLD_PREFIX set and
-prints its own "integration[VERSION]: ..." line; the closing line counts every version.
+prints its own "integration[VERSION]: ..." line; the closing line counts every version. --jobs N
+(or TPFW_LIVE_JOBS) tests N versions at once.
 """
 import argparse
+import concurrent.futures
 import glob
 import os
 import re
@@ -85,31 +87,41 @@ def run_python(suite_dir, builddir, label):
     return passed, failed
 
 
-def run_live_versions(suite, builddir, versions, cache):
-    """Runs a live suite once per firewalld version, each in a child run.py."""
-    passed = failed = 0
-    for v in versions:
+def run_live_versions(suite, builddir, versions, cache, jobs):
+    """Runs a live suite once per firewalld version, each in a child run.py, `jobs` at a time.
+
+    Every sandbox has its own network namespace, bus and config dir, so versions do not share
+    state; a child's output is printed whole when it ends, in the order the versions were given.
+    """
+    def child(v):
         env = dict(os.environ)
         env.pop("TPFW_FIREWALLD_PREFIX", None)
         if v != "debian":
             prefix = os.path.abspath(os.path.join(cache, v))
             if not os.path.exists(prefix + ".complete"):
-                print(f"{suite}[{v}]: FAILED (no complete build in {prefix}; run make firewalld-cache)")
-                failed += 1
-                continue
+                return f"{suite}[{v}]: FAILED (no complete build in {prefix}; run make firewalld-cache)\n", None
             env["TPFW_FIREWALLD_PREFIX"] = prefix
-        sys.stdout.flush()
         p = subprocess.run([sys.executable, os.path.abspath(__file__), "--builddir", builddir,
                             "--label", f"{suite}[{v}]", suite], env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, errors="replace")
-        sys.stdout.write(p.stdout)
-        m = re.search(r"(?m)^(\d+) passed, (\d+) failed\s*\Z", p.stdout)
-        if m:
-            passed += int(m.group(1))
-            failed += int(m.group(2))
-        else:
-            print(f"{suite}[{v}]: FAILED (exit {p.returncode}, no closing count)")
-            failed += 1
+        return p.stdout, p.returncode
+
+    passed = failed = 0
+    sys.stdout.flush()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [(v, pool.submit(child, v)) for v in versions]
+        for v, fut in futures:
+            out, rc = fut.result()
+            sys.stdout.write(out)
+            sys.stdout.flush()
+            m = re.search(r"(?m)^(\d+) passed, (\d+) failed\s*\Z", out)
+            if m:
+                passed += int(m.group(1))
+                failed += int(m.group(2))
+            else:
+                if rc is not None:
+                    print(f"{suite}[{v}]: FAILED (exit {rc}, no closing count)")
+                failed += 1
     return passed, failed
 
 
@@ -164,6 +176,8 @@ def main():
     ap.add_argument("--firewalld-versions", default=None,
                     help="space or comma separated: debian and/or upstream versions in the cache")
     ap.add_argument("--firewalld-cache", default=None, help="directory of upstream builds")
+    ap.add_argument("--jobs", type=int, default=int(os.environ.get("TPFW_LIVE_JOBS", "1")),
+                    help="firewalld versions tested at once (default 1, or $TPFW_LIVE_JOBS)")
     ap.add_argument("--label", default=None, help=argparse.SUPPRESS)
     ap.add_argument("suite", choices=["unit", "cli", "integration", "e2e", "lint", "fuzz-replay", "all"])
     args = ap.parse_args()
@@ -179,7 +193,7 @@ def main():
         elif s in ("integration", "e2e") and args.firewalld_versions:
             versions = args.firewalld_versions.replace(",", " ").split()
             cache = args.firewalld_cache or os.path.join(args.builddir, "firewalld")
-            p, f = run_live_versions(s, args.builddir, versions, cache)
+            p, f = run_live_versions(s, args.builddir, versions, cache, args.jobs)
         else:
             p, f = run_python(os.path.join(HERE, s), args.builddir, args.label or s)
         total_p += p
