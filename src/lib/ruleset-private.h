@@ -14,4 +14,8 @@
  */
 size_t tpfw_ruleset_count_missing(const TpfwRuleset *a, const TpfwRuleset *b);
 
+/* tpfw_argv_tag() that consumes argv (NULL-terminated, g_strfreev()-able): no copies where the
+ * comment is replaced in place. */
+char **tpfw_argv_tag_take(char **argv, const char *owner);
+
 #pragma GCC visibility pop
