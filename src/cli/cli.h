@@ -15,6 +15,7 @@
 
 /* the library's private JSON writer, reached through the static library */
 #include "../lib/json-writer.h"
+#include "../lib/render-private.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwRuleset, tpfw_ruleset_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwDirect, tpfw_direct_free)
@@ -84,6 +85,8 @@ void cli_step_since(const CliGlobal *g, const char *step, const char *detail, gi
 
 /* The global options' names (NULL-terminated), for suggestions. */
 const char *const *cli_global_names(void);
+/* Whether arg asks for help: --help or -h. */
+bool cli_is_help(const char *arg);
 /* Matches "--name" and "--name=value" forms; sets *value (NULL if none given inline). */
 bool cli_opt_is(const char *arg, const char *name, const char **value);
 /* Fetches the value of an option that takes one (inline or next argv). Returns NULL and prints

@@ -133,28 +133,19 @@ static void print_json(CliGlobal *g, const TpfwApplyResult *res, bool with_diff,
         TpfwJsonWriter w;
 
         cli_json_begin(&w);
-        tpfw_json_member(&w, "changed");
-        tpfw_json_bool(&w, res->changed);
-        tpfw_json_member(&w, "owner");
-        tpfw_json_string(&w, g->owner);
-        tpfw_json_member(&w, "file");
-        tpfw_json_string_or_null(&w, res->path);
-        tpfw_json_member(&w, "added");
-        tpfw_json_int(&w, (int64_t)res->added);
-        tpfw_json_member(&w, "removed");
-        tpfw_json_int(&w, (int64_t)res->removed);
-        tpfw_json_member(&w, "reload");
-        tpfw_json_string(&w, tpfw_reload_status_name(res->reload));
-        tpfw_json_member(&w, "verified");
-        tpfw_json_bool(&w, res->verified);
+        tpfw_json_member_bool(&w, "changed", res->changed);
+        tpfw_json_member_string(&w, "owner", g->owner);
+        tpfw_json_member_string_or_null(&w, "file", res->path);
+        tpfw_json_member_int(&w, "added", (int64_t)res->added);
+        tpfw_json_member_int(&w, "removed", (int64_t)res->removed);
+        tpfw_json_member_string(&w, "reload", tpfw_reload_status_name(res->reload));
+        tpfw_json_member_bool(&w, "verified", res->verified);
         /* firewalld's RFC3964_IPv4 after the run ("yes"/"no"; null when no IPv6 rule needed it) */
-        tpfw_json_member(&w, "rfc3964_ipv4");
-        tpfw_json_string_or_null(&w, tpfw_rfc3964_value_name(res->rfc3964.after));
-        tpfw_json_member(&w, "ipv6_redirect_warning");
-        tpfw_json_bool(&w, res->rfc3964.warning);
+        tpfw_json_member_string_or_null(&w, "rfc3964_ipv4",
+                                        tpfw_rfc3964_value_name(res->rfc3964.after));
+        tpfw_json_member_bool(&w, "ipv6_redirect_warning", res->rfc3964.warning);
         if (with_diff) {
-                tpfw_json_member(&w, "diff");
-                tpfw_json_string(&w, res->diff ? res->diff : "");
+                tpfw_json_member_string(&w, "diff", res->diff ? res->diff : "");
         }
         cli_json_end(g, &w, error);
 }
@@ -265,7 +256,7 @@ static int parse_args(CliGlobal *g, ApplyMode mode, int argc, char **argv, Apply
         for (int i = 1; i < argc; i++) {
                 int r;
 
-                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                if (cli_is_help(argv[i])) {
                         apply_usage(mode);
                         return EXIT_OK;
                 }

@@ -16,10 +16,8 @@ static void reload_json(CliGlobal *g, bool reloaded, const char *state, const ch
         TpfwJsonWriter w;
 
         cli_json_begin(&w);
-        tpfw_json_member(&w, "reload");
-        tpfw_json_string(&w, reloaded ? "done" : "failed");
-        tpfw_json_member(&w, "state");
-        tpfw_json_string_or_null(&w, state);
+        tpfw_json_member_string(&w, "reload", reloaded ? "done" : "failed");
+        tpfw_json_member_string_or_null(&w, "state", state);
         cli_json_end(g, &w, error);
 }
 
@@ -128,6 +126,7 @@ static void print_entries(const char *prefix, const TpfwRuleset *rs)
         }
 }
 
+/* The entries of rs as one array of chains and rules; a rule's arguments as one string. */
 static void json_entries(TpfwJsonWriter *w, const TpfwRuleset *rs)
 {
         tpfw_json_begin_array(w);
@@ -135,14 +134,8 @@ static void json_entries(TpfwJsonWriter *w, const TpfwRuleset *rs)
                 const TpfwChain *c = tpfw_ruleset_chain(rs, i);
 
                 tpfw_json_begin_object(w);
-                tpfw_json_member(w, "type");
-                tpfw_json_string(w, "chain");
-                tpfw_json_member(w, "ipv");
-                tpfw_json_string(w, tpfw_ipv_name(c->ipv));
-                tpfw_json_member(w, "table");
-                tpfw_json_string(w, c->table);
-                tpfw_json_member(w, "chain");
-                tpfw_json_string(w, c->chain);
+                tpfw_json_member_string(w, "type", "chain");
+                tpfw_render_json_place(w, c->ipv, c->table, c->chain);
                 tpfw_json_end_object(w);
         }
         for (size_t i = 0; i < tpfw_ruleset_n_rules(rs); i++) {
@@ -150,18 +143,10 @@ static void json_entries(TpfwJsonWriter *w, const TpfwRuleset *rs)
                 g_autofree char *args = tpfw_args_join((const char *const *)r->argv);
 
                 tpfw_json_begin_object(w);
-                tpfw_json_member(w, "type");
-                tpfw_json_string(w, "rule");
-                tpfw_json_member(w, "ipv");
-                tpfw_json_string(w, tpfw_ipv_name(r->ipv));
-                tpfw_json_member(w, "table");
-                tpfw_json_string(w, r->table);
-                tpfw_json_member(w, "chain");
-                tpfw_json_string(w, r->chain);
-                tpfw_json_member(w, "priority");
-                tpfw_json_int(w, r->priority);
-                tpfw_json_member(w, "args");
-                tpfw_json_string(w, args);
+                tpfw_json_member_string(w, "type", "rule");
+                tpfw_render_json_place(w, r->ipv, r->table, r->chain);
+                tpfw_json_member_int(w, "priority", r->priority);
+                tpfw_json_member_string(w, "args", args);
                 tpfw_json_end_object(w);
         }
         tpfw_json_end_array(w);
@@ -172,33 +157,24 @@ static void status_json(CliGlobal *g, const Status *s, bool in_sync)
         TpfwJsonWriter w;
 
         cli_json_begin(&w);
-        tpfw_json_member(&w, "owner");
-        tpfw_json_string(&w, g->owner);
-        tpfw_json_member(&w, "file");
-        tpfw_json_string(&w, s->path);
-        tpfw_json_member(&w, "rules");
-        tpfw_json_int(&w, (int64_t)s->rules);
-        tpfw_json_member(&w, "chains");
-        tpfw_json_int(&w, (int64_t)s->chains);
-        tpfw_json_member(&w, "firewalld");
-        tpfw_json_string(&w, s->state ? s->state : "not-running");
-        tpfw_json_member(&w, "in_sync");
-        tpfw_json_bool(&w, in_sync);
+        tpfw_json_member_string(&w, "owner", g->owner);
+        tpfw_json_member_string(&w, "file", s->path);
+        tpfw_json_member_int(&w, "rules", (int64_t)s->rules);
+        tpfw_json_member_int(&w, "chains", (int64_t)s->chains);
+        tpfw_json_member_string(&w, "firewalld", s->state ? s->state : "not-running");
+        tpfw_json_member_bool(&w, "in_sync", in_sync);
         tpfw_json_member(&w, "views");
         tpfw_json_begin_array(&w);
         for (size_t i = 0; i < s->n_views; i++) {
                 const StatusView *v = &s->views[i];
 
                 tpfw_json_begin_object(&w);
-                tpfw_json_member(&w, "view");
-                tpfw_json_string(&w, v->name);
-                tpfw_json_member(&w, "against");
-                tpfw_json_string(&w, strcmp(v->reference, "direct.xml") == 0 ? "direct.xml"
-                                                                             : "options");
-                tpfw_json_member(&w, "in_sync");
-                tpfw_json_bool(&w, view_drift(v) == 0);
-                tpfw_json_member(&w, "entries");
-                tpfw_json_int(&w, (int64_t)v->entries);
+                tpfw_json_member_string(&w, "view", v->name);
+                tpfw_json_member_string(&w, "against",
+                                        strcmp(v->reference, "direct.xml") == 0 ? "direct.xml"
+                                                                                : "options");
+                tpfw_json_member_bool(&w, "in_sync", view_drift(v) == 0);
+                tpfw_json_member_int(&w, "entries", (int64_t)v->entries);
                 tpfw_json_member(&w, "missing");
                 json_entries(&w, v->missing);
                 tpfw_json_member(&w, "unexpected");
@@ -206,8 +182,7 @@ static void status_json(CliGlobal *g, const Status *s, bool in_sync)
                 tpfw_json_end_object(&w);
         }
         tpfw_json_end_array(&w);
-        tpfw_json_member(&w, "ipv6_redirect_warning");
-        tpfw_json_bool(&w, s->rfc3964_warning);
+        tpfw_json_member_bool(&w, "ipv6_redirect_warning", s->rfc3964_warning);
         cli_json_end(g, &w, NULL);
 }
 
@@ -324,7 +299,7 @@ static int status_parse_args(CliGlobal *g, int argc, char **argv, CliRulesetSour
         for (int i = 1; i < argc; i++) {
                 int r;
 
-                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                if (cli_is_help(argv[i])) {
                         printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] status [RULE OPTIONS]\n"
                                "\n"
                                "Show the owner's entries in direct.xml, in firewalld's permanent\n"

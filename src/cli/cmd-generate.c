@@ -40,16 +40,11 @@ static void generate_json(CliGlobal *g, const char *format, const TpfwRuleset *r
         TpfwJsonWriter w;
 
         cli_json_begin(&w);
-        tpfw_json_member(&w, "owner");
-        tpfw_json_string(&w, g->owner);
-        tpfw_json_member(&w, "format");
-        tpfw_json_string(&w, format);
-        tpfw_json_member(&w, "rules");
-        tpfw_json_int(&w, (int64_t)tpfw_ruleset_n_rules(rs));
-        tpfw_json_member(&w, "chains");
-        tpfw_json_int(&w, (int64_t)tpfw_ruleset_n_chains(rs));
-        tpfw_json_member(&w, "output");
-        tpfw_json_string(&w, output);
+        tpfw_json_member_string(&w, "owner", g->owner);
+        tpfw_json_member_string(&w, "format", format);
+        tpfw_json_member_int(&w, "rules", (int64_t)tpfw_ruleset_n_rules(rs));
+        tpfw_json_member_int(&w, "chains", (int64_t)tpfw_ruleset_n_chains(rs));
+        tpfw_json_member_string(&w, "output", output);
         cli_json_end(g, &w, NULL);
 }
 
@@ -66,7 +61,7 @@ int cmd_generate(CliGlobal *g, int argc, char **argv)
                 const char *v;
                 int r;
 
-                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                if (cli_is_help(argv[i])) {
                         generate_usage();
                         cli_ruleset_source_clear(&src);
                         return EXIT_OK;

@@ -81,21 +81,16 @@ static void validate_json(CliGlobal *g, const char *path, const TpfwDirect *doc,
         TpfwJsonWriter w;
 
         cli_json_begin(&w);
-        tpfw_json_member(&w, "file");
-        tpfw_json_string(&w, path);
-        tpfw_json_member(&w, "valid");
-        tpfw_json_bool(&w, !error);
+        tpfw_json_member_string(&w, "file", path);
+        tpfw_json_member_bool(&w, "valid", !error);
         tpfw_json_member(&w, "entries");
         if (doc)
                 tpfw_json_int(&w, (int64_t)tpfw_direct_n_entries(doc));
         else
                 tpfw_json_null(&w);
-        tpfw_json_member(&w, "editable");
-        tpfw_json_bool(&w, doc && !not_editable && !error);
-        tpfw_json_member(&w, "not_editable_reason");
-        tpfw_json_string_or_null(&w, not_editable);
-        tpfw_json_member(&w, "schema");
-        tpfw_json_string_or_null(&w, schema);
+        tpfw_json_member_bool(&w, "editable", doc && !not_editable && !error);
+        tpfw_json_member_string_or_null(&w, "not_editable_reason", not_editable);
+        tpfw_json_member_string_or_null(&w, "schema", schema);
         cli_json_end(g, &w, error);
 }
 
@@ -106,7 +101,7 @@ static int validate_parse_args(CliGlobal *g, int argc, char **argv, const char *
         for (int i = 1; i < argc; i++) {
                 int r;
 
-                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                if (cli_is_help(argv[i])) {
                         printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] validate [FILE]\n"
                                "\n"
                                "Check a direct.xml (default: DIR/direct.xml) as firewalld would,\n"
@@ -191,18 +186,14 @@ static void list_owners_json(CliGlobal *g, const char *path, const TpfwOwnerCoun
         TpfwJsonWriter w;
 
         cli_json_begin(&w);
-        tpfw_json_member(&w, "file");
-        tpfw_json_string(&w, path);
+        tpfw_json_member_string(&w, "file", path);
         tpfw_json_member(&w, "owners");
         tpfw_json_begin_array(&w);
         for (size_t i = 0; i < n; i++) {
                 tpfw_json_begin_object(&w);
-                tpfw_json_member(&w, "owner");
-                tpfw_json_string(&w, counts[i].owner);
-                tpfw_json_member(&w, "rules");
-                tpfw_json_int(&w, (int64_t)counts[i].rules);
-                tpfw_json_member(&w, "chains");
-                tpfw_json_int(&w, (int64_t)counts[i].chains);
+                tpfw_json_member_string(&w, "owner", counts[i].owner);
+                tpfw_json_member_int(&w, "rules", (int64_t)counts[i].rules);
+                tpfw_json_member_int(&w, "chains", (int64_t)counts[i].chains);
                 tpfw_json_end_object(&w);
         }
         tpfw_json_end_array(&w);

@@ -29,8 +29,7 @@ void cli_json_end(CliGlobal *g, TpfwJsonWriter *w, const char *error)
 {
         g_autofree char *text = NULL;
 
-        tpfw_json_member(w, "error");
-        tpfw_json_string_or_null(w, error);
+        tpfw_json_member_string_or_null(w, "error", error);
         tpfw_json_end_object(w);
         text = tpfw_json_writer_finish(w);
         printf("%s\n", text);

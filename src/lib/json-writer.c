@@ -223,3 +223,27 @@ void tpfw_json_null(TpfwJsonWriter *w)
         before_value(w);
         g_string_append(w->out, "null");
 }
+
+void tpfw_json_member_string(TpfwJsonWriter *w, const char *name, const char *s)
+{
+        tpfw_json_member(w, name);
+        tpfw_json_string(w, s);
+}
+
+void tpfw_json_member_string_or_null(TpfwJsonWriter *w, const char *name, const char *s)
+{
+        tpfw_json_member(w, name);
+        tpfw_json_string_or_null(w, s);
+}
+
+void tpfw_json_member_int(TpfwJsonWriter *w, const char *name, int64_t v)
+{
+        tpfw_json_member(w, name);
+        tpfw_json_int(w, v);
+}
+
+void tpfw_json_member_bool(TpfwJsonWriter *w, const char *name, bool v)
+{
+        tpfw_json_member(w, name);
+        tpfw_json_bool(w, v);
+}

@@ -54,5 +54,12 @@ G_GNUC_INTERNAL void tpfw_json_int(TpfwJsonWriter *w, int64_t v);
 G_GNUC_INTERNAL void tpfw_json_bool(TpfwJsonWriter *w, bool v);
 G_GNUC_INTERNAL void tpfw_json_null(TpfwJsonWriter *w);
 
+/* A member of the current object and its value, in one call. */
+G_GNUC_INTERNAL void tpfw_json_member_string(TpfwJsonWriter *w, const char *name, const char *s);
+G_GNUC_INTERNAL void tpfw_json_member_string_or_null(TpfwJsonWriter *w, const char *name,
+                                                     const char *s);
+G_GNUC_INTERNAL void tpfw_json_member_int(TpfwJsonWriter *w, const char *name, int64_t v);
+G_GNUC_INTERNAL void tpfw_json_member_bool(TpfwJsonWriter *w, const char *name, bool v);
+
 /* Appends s to out as a JSON string literal, quotes included (the escaping above). */
 G_GNUC_INTERNAL void tpfw_json_append_string(GString *out, const char *s);

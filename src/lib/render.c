@@ -4,7 +4,7 @@
 
 #include <tproxy-firewalld/generate.h>
 
-#include "json-writer.h"
+#include "render-private.h"
 #include "util.h"
 
 static const char *const known_tables[] = {"raw", "nat", "mangle", "filter", "security"};
@@ -111,6 +111,13 @@ char *tpfw_render_iptables_restore(const TpfwRuleset *rs)
         return g_string_free(out, FALSE);
 }
 
+void tpfw_render_json_place(TpfwJsonWriter *w, TpfwIpv ipv, const char *table, const char *chain)
+{
+        tpfw_json_member_string(w, "ipv", tpfw_ipv_name(ipv));
+        tpfw_json_member_string(w, "table", table);
+        tpfw_json_member_string(w, "chain", chain);
+}
+
 char *tpfw_render_json(const TpfwRuleset *rs)
 {
         TpfwJsonWriter w;
@@ -123,12 +130,7 @@ char *tpfw_render_json(const TpfwRuleset *rs)
                 const TpfwChain *c = tpfw_ruleset_chain(rs, i);
 
                 tpfw_json_begin_object(&w);
-                tpfw_json_member(&w, "ipv");
-                tpfw_json_string(&w, tpfw_ipv_name(c->ipv));
-                tpfw_json_member(&w, "table");
-                tpfw_json_string(&w, c->table);
-                tpfw_json_member(&w, "chain");
-                tpfw_json_string(&w, c->chain);
+                tpfw_render_json_place(&w, c->ipv, c->table, c->chain);
                 tpfw_json_end_object(&w);
         }
         tpfw_json_end_array(&w);
@@ -138,23 +140,16 @@ char *tpfw_render_json(const TpfwRuleset *rs)
                 const TpfwRule *r = tpfw_ruleset_rule(rs, i);
 
                 tpfw_json_begin_object(&w);
-                tpfw_json_member(&w, "ipv");
-                tpfw_json_string(&w, tpfw_ipv_name(r->ipv));
-                tpfw_json_member(&w, "table");
-                tpfw_json_string(&w, r->table);
-                tpfw_json_member(&w, "chain");
-                tpfw_json_string(&w, r->chain);
-                tpfw_json_member(&w, "priority");
-                tpfw_json_int(&w, r->priority);
+                tpfw_render_json_place(&w, r->ipv, r->table, r->chain);
+                tpfw_json_member_int(&w, "priority", r->priority);
                 tpfw_json_member(&w, "argv");
                 tpfw_json_begin_array(&w);
                 for (char **a = r->argv; *a; a++)
                         tpfw_json_string(&w, *a);
                 tpfw_json_end_array(&w);
-                tpfw_json_member(&w, "mode");
-                tpfw_json_string(&w, r->mode == TPFW_RULE_INSERT ? "insert" : "append");
-                tpfw_json_member(&w, "position");
-                tpfw_json_int(&w, r->position);
+                tpfw_json_member_string(&w, "mode",
+                                        r->mode == TPFW_RULE_INSERT ? "insert" : "append");
+                tpfw_json_member_int(&w, "position", r->position);
                 tpfw_json_end_object(&w);
         }
         tpfw_json_end_array(&w);
