@@ -153,7 +153,7 @@ static int parse_globals(CliGlobal *g, int argc, char **argv, int *i)
                 const char *arg = argv[*i];
                 int r;
 
-                if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+                if (cli_is_help(arg)) {
                         usage(stdout);
                         return EXIT_OK;
                 }

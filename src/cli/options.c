@@ -178,12 +178,17 @@ int cli_unknown_option(const CliGlobal *g, const char *arg, const char *const *n
         return EXIT_USAGE;
 }
 
+bool cli_is_help(const char *arg)
+{
+        return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
 int cli_parse_no_options(CliGlobal *g, int argc, char **argv, const char *help)
 {
         for (int i = 1; i < argc; i++) {
                 int r;
 
-                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                if (cli_is_help(argv[i])) {
                         fputs(help, stdout);
                         return EXIT_OK;
                 }
