@@ -48,6 +48,39 @@ void config_set_bool(BuildContext *ctx, const OptDef *opt, bool value, const Ori
         config_note_set(ctx, opt, o);
 }
 
+/* Why value cannot be stored in an option of a type kept as text; NULL when it can. */
+static char *string_value_problem(OptType type, const char *value)
+{
+        char *why = NULL;
+
+        switch (type) {
+        case OPT_DURATION:
+                if (!config_parse_duration(value))
+                        why = g_strdup("expected a duration such as 2s, 500ms or 1m30s");
+                break;
+        case OPT_PATH:
+                if (!*value)
+                        why = g_strdup("expected a file path");
+                else if (strchr(value, '\n'))
+                        why = g_strdup("newlines are not allowed");
+                break;
+        case OPT_IFACE:
+                why = config_iface_check(value);
+                if (!why && strchr(value, '+'))
+                        why = g_strdup("the loopback interface cannot be a wildcard");
+                break;
+        case OPT_CHAIN:
+                why = config_chain_check(value);
+                break;
+        case OPT_EXECUTABLES:
+                why = config_executables_check(value);
+                break;
+        default:
+                g_assert_not_reached();
+        }
+        return why;
+}
+
 /* Sets a scalar option from text (flags, env, and YAML scalars other than booleans). */
 int config_set_scalar(BuildContext *ctx, const OptDef *opt, const char *value, const Origin *o)
 {
@@ -98,38 +131,6 @@ int config_set_scalar(BuildContext *ctx, const OptDef *opt, const char *value, c
                         return config_origin_error(ctx, o, value, "expected a log level 0-7");
                 *(guint *)f = (guint)v;
                 break;
-        case OPT_DURATION:
-                if (!config_parse_duration(value))
-                        return config_origin_error(
-                                ctx, o, value, "expected a duration such as 2s, 500ms or 1m30s");
-                g_free(*(char **)f);
-                *(char **)f = g_strdup(value);
-                break;
-        case OPT_PATH:
-                if (!*value)
-                        return config_origin_error(ctx, o, value, "expected a file path");
-                if (strchr(value, '\n'))
-                        return config_origin_error(ctx, o, value, "newlines are not allowed");
-                g_free(*(char **)f);
-                *(char **)f = g_strdup(value);
-                break;
-        case OPT_IFACE:
-                why = config_iface_check(value);
-                if (why)
-                        return config_origin_error(ctx, o, value, why);
-                if (strchr(value, '+'))
-                        return config_origin_error(ctx, o, value,
-                                                   "the loopback interface cannot be a wildcard");
-                g_free(*(char **)f);
-                *(char **)f = g_strdup(value);
-                break;
-        case OPT_CHAIN:
-                why = config_chain_check(value);
-                if (why)
-                        return config_origin_error(ctx, o, value, why);
-                g_free(*(char **)f);
-                *(char **)f = g_strdup(value);
-                break;
         case OPT_ASSUME:
                 if (g_str_equal(value, "yes"))
                         *(int *)f = CONFIG_ASSUME_YES;
@@ -138,8 +139,12 @@ int config_set_scalar(BuildContext *ctx, const OptDef *opt, const char *value, c
                 else
                         return config_origin_error(ctx, o, value, "expected yes or no");
                 break;
+        case OPT_DURATION:
+        case OPT_PATH:
+        case OPT_IFACE:
+        case OPT_CHAIN:
         case OPT_EXECUTABLES:
-                why = config_executables_check(value);
+                why = string_value_problem(opt->type, value);
                 if (why)
                         return config_origin_error(ctx, o, value, why);
                 g_free(*(char **)f);
