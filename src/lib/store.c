@@ -310,6 +310,18 @@ static int write_temp(int dirfd, const char *path, const char *base, const char 
         return 0;
 }
 
+/* Renames the temporary file tmp to name (fault point fault); removes tmp when that fails. */
+static int rename_temp(int dirfd, const char *tmp, const char *name, const char *fault)
+{
+        int r = tpfw_fault(fault);
+
+        if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+                r = -errno;
+        if (r < 0)
+                (void)unlinkat(dirfd, tmp, 0);
+        return r;
+}
+
 /*
  * Keeps the file being replaced (srcfd) as <base>.old, as firewalld does: a copy under a temporary
  * name, renamed over .old. The backup is its own inode at every moment, never a link to the live
@@ -326,14 +338,10 @@ static int keep_backup(int dirfd, const char *target, const char *base, int srcf
         r = write_temp(dirfd, target, base, NULL, 0, srcfd, true, warnings, &oldtmp, diag);
         if (r < 0)
                 return r;
-        r = tpfw_fault("backup");
-        if (r == 0 && renameat(dirfd, oldtmp, dirfd, old) < 0)
-                r = -errno;
-        if (r < 0) {
-                (void)unlinkat(dirfd, oldtmp, 0);
+        r = rename_temp(dirfd, oldtmp, old, "backup");
+        if (r < 0)
                 return tpfw_diag_set(diag, -r, target, 0, "cannot keep the backup %s.old: %s",
                                      target, g_strerror(-r));
-        }
         return 0;
 }
 
@@ -389,13 +397,9 @@ static int replace(const char *path, const char *data, size_t len, unsigned flag
                         (void)unlinkat(dirfd, tmp, 0);
                 return r;
         }
-        r = tpfw_fault("rename");
-        if (r == 0 && renameat(dirfd, tmp, dirfd, base) < 0)
-                r = -errno;
-        if (r < 0) {
-                (void)unlinkat(dirfd, tmp, 0);
+        r = rename_temp(dirfd, tmp, base, "rename");
+        if (r < 0)
                 return tpfw_diag_set(diag, -r, target, 0, "cannot replace: %s", g_strerror(-r));
-        }
         r = tpfw_fault("dir-fsync");
         if (r == 0 && fsync(dirfd) < 0)
                 r = -errno;
