@@ -9,7 +9,7 @@ Suites:
                skipped with a notice when not root or firewalld is missing)
   e2e          python unittest modules in tests/e2e (real connections through the installed
                rules between two namespaces; same requirements, plus cc and setpriv)
-  lint         man page lint and clang-format check
+  lint         man page lint, clang-format check, file and function sizes (make size-check)
   fuzz-replay  every fixtures/fuzz/<target> corpus through BUILDDIR/fuzz-replay/fuzz_<target>
                (the libFuzzer harnesses built with gcc and tests/fuzz/replay.c); one test a target
   all          every suite above
@@ -156,6 +156,7 @@ def run_lint():
     if os.path.exists(os.path.join(TOP, "man", "tproxy-firewalld.8")):
         checks.append(("man page lint", ["mandoc", "-Tlint", "-W", "warning", "man/tproxy-firewalld.8"]))
     checks.append(("format-check", ["make", "-s", "format-check"]))
+    checks.append(("size-check", ["make", "-s", "size-check"]))
     for name, cmd in checks:
         p = subprocess.run(cmd, cwd=TOP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if p.returncode == 0 and not (name == "man page lint" and p.stdout.strip()):
