@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A minimal streaming JSON writer (RFC 8259) for the library's and the CLI's output: writing is
- * all the project does with JSON, and json-glib cost every run the loading of gio, gobject and
- * their dependencies.
+ * A small streaming JSON writer (RFC 8259) for the library's and the CLI's output.
  *
- * The layout is the one json-glib 1.6's JsonGenerator produced, so that existing output stays
- * byte-identical: compact ({"a":1,"b":[]}) with indent 0; with indent N, one value per line,
+ * Why the project's own: GLib has no JSON writer, and json-glib, the packaged library that comes
+ * nearest, is not among the project's dependencies (libxml2, libdbus-1, GLib, libyaml) and would
+ * bring GObject and GIO into a library that uses neither. Writing is all the project does with
+ * JSON, and what it writes must be valid UTF-8 JSON whatever bytes the input holds, which
+ * json-glib's generator does not ensure (it writes ill-formed UTF-8 and 0x1f as they come).
+ *
+ * The layout is the one json-glib 1.6's JsonGenerator produced, which scripts and tests may
+ * compare byte for byte: compact ({"a":1,"b":[]}) with indent 0; with indent N, one value per line,
  * members as "name" : value, N spaces per level, "[]" for an empty array and, as json-glib did,
  * "{" + the object's indentation + "}" for an empty object.
  *
