@@ -128,7 +128,8 @@ static int take_apply_flag(ApplyFlags *f, ApplyMode mode, const char *arg)
         return 1;
 }
 
-static void print_json(CliGlobal *g, const TpfwApplyResult *res, bool with_diff, const char *error)
+static void print_json(CliGlobal *g, const TpfwApplyResult *res, bool with_diff,
+                       const char *warning, const char *error)
 {
         TpfwJsonWriter w;
 
@@ -146,6 +147,12 @@ static void print_json(CliGlobal *g, const TpfwApplyResult *res, bool with_diff,
         tpfw_json_member_bool(&w, "ipv6_redirect_warning", res->rfc3964.warning);
         if (with_diff) {
                 tpfw_json_member_string(&w, "diff", res->diff ? res->diff : "");
+        }
+        if (warning) {
+                tpfw_json_member(&w, "warnings");
+                tpfw_json_begin_array(&w);
+                tpfw_json_string(&w, warning);
+                tpfw_json_end_array(&w);
         }
         cli_json_end(g, &w, error);
 }
@@ -339,12 +346,18 @@ static int run_transaction(CliGlobal *g, ApplyMode mode, const ApplyFlags *f,
                 .step_userdata = g,
         };
         g_autofree char *error = NULL;
+        g_autofree char *warning = NULL;
         int r, code;
 
         r = tpfw_apply(&opts, &res, &diag);
         *ret_reported = true;
         if (r >= 0 && res.rfc3964.warning)
                 cli_warnf(g, "warning: %s", TPFW_RFC3964_WARNING);
+        /* a run that succeeded may leave a warning in diag (tpfw_store_write()) */
+        if (r >= 0 && diag.message && g_str_has_prefix(diag.message, "warning: ")) {
+                warning = tpfw_diag_format(&diag);
+                cli_warnf(g, "%s", warning);
+        }
         if (r < 0) {
                 error = tpfw_diag_format(&diag);
                 if (!error)
@@ -354,7 +367,7 @@ static int run_transaction(CliGlobal *g, ApplyMode mode, const ApplyFlags *f,
         if (mode != MODE_DIFF)
                 audit(g, mode, f, &res, r, error);
         if (g->json)
-                print_json(g, &res, f->diff, error);
+                print_json(g, &res, f->diff, warning, error);
         else if (r >= 0 || res.reload == TPFW_RELOAD_ROLLED_BACK)
                 print_human(g, f, &res);
         tpfw_diag_clear(&diag);
@@ -403,7 +416,7 @@ static int run_apply(CliGlobal *g, ApplyMode mode, int argc, char **argv)
                 TpfwApplyResult res = {0};
 
                 res.path = g_build_filename(g->firewalld_dir, "direct.xml", NULL);
-                print_json(g, &res, false, cli_last_error());
+                print_json(g, &res, false, NULL, cli_last_error());
                 tpfw_apply_result_clear(&res);
         }
         if (g->detailed && mode != MODE_DIFF)

@@ -2,11 +2,17 @@
 """The atomic replace of direct.xml and firewalld.conf: the .old backup is never the same file as
 the live one at any crash point, and the replaced file's extended attributes (user.*, ACLs,
 security.*) carry over."""
+import json
 import os
 import shutil
 import subprocess
 
-from tpfwtest import CLI, CLI_FAULT, KUMA_FACTS, FirewalldDirTest, read_bytes
+from tpfwtest import CLI, CLI_FAULT, KUMA_FACTS, SRCDIR, FirewalldDirTest, read_bytes
+
+try:
+    import jsonschema
+except ImportError:  # python3-jsonschema is in DEB_TEST
+    jsonschema = None
 
 CONF = "# firewalld config file\nDefaultZone=public\nRFC3964_IPv4=yes\n"
 FOREIGN = (b'<?xml version="1.0" encoding="utf-8"?>\n<direct>\n  <rule ipv="ipv4" table="filter" '
@@ -103,11 +109,29 @@ class AtomicReplaceTest(FirewalldDirTest):
             self.skipTest("needs root and the fault build")
         subprocess.run(["setfattr", "-n", "security.tpfwtest", "-v", "x", self.path], check=True)
         subprocess.run(["setfattr", "-n", "user.tpfw", "-v", "kept", self.path], check=True)
-        self.install(cli=CLI_FAULT, env={"TPFW_FAULT_FAIL": "xattr-security"})
+        p = self.install(cli=CLI_FAULT, env={"TPFW_FAULT_FAIL": "xattr-security"})
+        warning = f"{self.path}: warning: written without the extended attributes security.tpfwtest"
+        self.assertIn(warning, p.stderr)
         self.assertIn(b"tproxy-firewalld/kuma", read_bytes(self.path))
         got = self.attrs("direct.xml")
         self.assertNotIn("security.tpfwtest", got)
         self.assertIn('user.tpfw="kept"', got)
+        # --json carries it in "warnings" (the schema allows it); --quiet prints nothing
+        for args in (["--json"], ["--quiet"]):
+            self.tpfw("uninstall", "--no-reload", check=0)
+            subprocess.run(["setfattr", "-n", "security.tpfwtest", "-v", "x", self.path],
+                           check=True)
+            p = self.tpfw("install", *args, *KUMA_FACTS, "--no-reload", cli=CLI_FAULT,
+                          env={"TPFW_FAULT_FAIL": "xattr-security"}, check=0)
+            if args == ["--json"]:
+                obj = json.loads(p.stdout)
+                self.assertEqual(len(obj["warnings"]), 1, obj)
+                self.assertTrue(obj["warnings"][0].startswith(warning), obj)
+                if jsonschema:
+                    with open(os.path.join(SRCDIR, "schemas", "install.schema.json")) as f:
+                        jsonschema.validate(obj, json.load(f), cls=jsonschema.Draft7Validator)
+            else:
+                self.assertEqual(p.stderr, "")
         # without the fault the label is carried over
         subprocess.run(["setfattr", "-n", "security.tpfwtest", "-v", "x", self.path], check=True)
         self.tpfw("uninstall", "--no-reload", check=0)
