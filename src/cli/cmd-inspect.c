@@ -1,42 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /* validate and list-owners: read-only looks at a direct.xml. */
 #include <errno.h>
-#include <limits.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <tproxy-firewalld/direct.h>
 #include <tproxy-firewalld/store.h>
 
 #include "cli.h"
 
-/* The installed schema, or the one in the source tree next to a build/ binary. */
+/*
+ * The direct.xml schema: $TPROXY_FIREWALLD_SCHEMA, else the installed one (in the DATADIR the
+ * build was configured with), else, for a binary run from its build directory (BUILDDIR or
+ * BUILDDIR/asan in the source tree), the source tree's. NULL when none is there.
+ */
 static char *find_schema(void)
 {
         const char *env = getenv("TPROXY_FIREWALLD_SCHEMA");
-        char exe[PATH_MAX];
-        ssize_t n;
+        g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+        g_autofree char *dir = exe ? g_path_get_dirname(exe) : NULL;
+        const char *const from_build[] = {"..", "../.."};
 
         if (env && *env)
                 return g_strdup(env);
-        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        if (n > 0) {
-                exe[n] = '\0';
-                g_autofree char *dir = g_path_get_dirname(exe);
-                char *p = g_build_filename(dir, "..", "schemas", "direct.rng", NULL);
+        if (g_file_test(TPFW_DATADIR "/direct.rng", G_FILE_TEST_IS_REGULAR))
+                return g_strdup(TPFW_DATADIR "/direct.rng");
+        for (size_t i = 0; dir && i < G_N_ELEMENTS(from_build); i++) {
+                g_autofree char *p =
+                        g_build_filename(dir, from_build[i], "schemas", "direct.rng", NULL);
+
                 if (g_file_test(p, G_FILE_TEST_IS_REGULAR))
-                        return p;
-                g_free(p);
-                p = g_build_filename(dir, "..", "..", "schemas", "direct.rng", NULL);
-                if (g_file_test(p, G_FILE_TEST_IS_REGULAR))
-                        return p;
-                g_free(p);
-        }
-        {
-                char *p = g_build_filename(TPFW_DATADIR, "direct.rng", NULL);
-                if (g_file_test(p, G_FILE_TEST_IS_REGULAR))
-                        return p;
-                g_free(p);
+                        return g_steal_pointer(&p);
         }
         return NULL;
 }
