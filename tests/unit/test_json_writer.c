@@ -330,6 +330,30 @@ static void test_layout_pretty(void **state)
                                   "}");
 }
 
+/* The one-call members write what a member name and a value call write. */
+static void test_member_and_value_in_one_call(void **state)
+{
+        for (unsigned indent = 0; indent <= 2; indent += 2) {
+                TpfwJsonWriter w;
+                g_autofree char *text = NULL;
+
+                tpfw_json_writer_init(&w, indent);
+                tpfw_json_begin_object(&w);
+                tpfw_json_member_string(&w, "s", "x");
+                tpfw_json_member_string_or_null(&w, "n", NULL);
+                tpfw_json_member_string_or_null(&w, "e", "");
+                tpfw_json_member_int(&w, "i", -42);
+                tpfw_json_member_bool(&w, "t", true);
+                tpfw_json_end_object(&w);
+                text = tpfw_json_writer_finish(&w);
+                assert_string_equal(text, indent ? "{\n  \"s\" : \"x\",\n  \"n\" : null,\n"
+                                                   "  \"e\" : \"\",\n  \"i\" : -42,\n"
+                                                   "  \"t\" : true\n}"
+                                                 : "{\"s\":\"x\",\"n\":null,\"e\":\"\","
+                                                   "\"i\":-42,\"t\":true}");
+        }
+}
+
 static char *empty_root(unsigned indent, bool object, bool nested)
 {
         TpfwJsonWriter w;
@@ -412,6 +436,7 @@ int main(void)
                 cmocka_unit_test(test_layout_pretty),
                 cmocka_unit_test(test_empty_containers),
                 cmocka_unit_test(test_member_names),
+                cmocka_unit_test(test_member_and_value_in_one_call),
                 cmocka_unit_test(test_scalar_documents),
         };
 
