@@ -99,8 +99,11 @@ def _cleanup_all():
 atexit.register(_cleanup_all)
 
 
-def skip_unless_possible():
-    """Raises unittest.SkipTest when a sandbox cannot run here."""
+def skip_unless_possible(*binaries):
+    """Raises unittest.SkipTest when a sandbox cannot run here, or one of binaries is not built."""
+    for b in binaries:
+        if not os.access(b, os.X_OK):
+            raise unittest.SkipTest(f"{b} is not built")
     if os.geteuid() != 0:
         raise unittest.SkipTest("firewalld sandbox needs root")
     if not os.path.exists(FIREWALLD):
@@ -231,6 +234,23 @@ class FirewalldSandbox:
     def write_direct_xml(self, text):
         with open(self.direct_xml_path, "w") as f:
             f.write(text)
+
+    def read_direct_xml(self):
+        """direct.xml's bytes, or None when there is none."""
+        try:
+            with open(self.direct_xml_path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def run_tool(self, cli, *args, env=None, pre=(), timeout=120):
+        """Runs cli (the tproxy-firewalld binary) on this sandbox: its --firewalld-dir, its bus.
+        The test's KUMA_TRANSPARENT_PROXY_* variables are left out (env adds variables); pre is a
+        command line that wraps it (strace ...)."""
+        e = {k: v for k, v in self.env.items() if not k.startswith("KUMA_TRANSPARENT_PROXY_")}
+        e.update(env or {})
+        return subprocess.run([*pre, cli, "--firewalld-dir", self.config_dir, *args], env=e,
+                              capture_output=True, text=True, timeout=timeout)
 
     def start(self, expect=("RUNNING",), timeout=30.0, wait=True):
         """Starts firewalld in the namespace and waits until its state is final.

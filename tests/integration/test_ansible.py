@@ -112,16 +112,9 @@ class AnsibleModuleTest(unittest.TestCase):
         self.assertEqual(stats["changed"], 1 if res["changed"] else 0)
         return res
 
-    def direct_xml(self):
-        try:
-            with open(self.sb.direct_xml_path, "rb") as f:
-                return f.read()
-        except FileNotFoundError:
-            return None
-
     def snapshot(self):
         p = self.sb.direct_xml_path
-        return (self.direct_xml(), os.stat(p).st_mtime_ns if os.path.exists(p) else None)
+        return (self.sb.read_direct_xml(), os.stat(p).st_mtime_ns if os.path.exists(p) else None)
 
     def runtime_tagged(self, owner="kuma"):
         return f"tproxy-firewalld/{owner}" in self.sb.iptables_save(4, "nat")
@@ -172,7 +165,7 @@ class AnsibleModuleTest(unittest.TestCase):
         self.assertTrue(res["changed"])
         self.assertEqual(res["reload"], "done")
         self.assertIn("-  <rule", res["diff"]["prepared"])
-        self.assertNotIn(b"tproxy-firewalld/", self.direct_xml())
+        self.assertNotIn(b"tproxy-firewalld/", self.sb.read_direct_xml())
         self.assertFalse(self.runtime_tagged())
         res = self.play(state="absent")
         self.assertFalse(res["changed"])

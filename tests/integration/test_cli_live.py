@@ -4,7 +4,6 @@ duration, and status/reload --json match their schemas when firewalld runs."""
 import json
 import os
 import re
-import subprocess
 import unittest
 
 from integration.sandbox import FirewalldSandbox, skip_unless_possible
@@ -19,9 +18,7 @@ EMPTY = '<?xml version="1.0" encoding="utf-8"?>\n<direct>\n</direct>\n'
 
 
 def setUpModule():
-    skip_unless_possible()
-    if not os.access(CLI, os.X_OK):
-        raise unittest.SkipTest(f"{CLI} is not built")
+    skip_unless_possible(CLI)
 
 
 class CliLiveTest(unittest.TestCase):
@@ -30,9 +27,7 @@ class CliLiveTest(unittest.TestCase):
         cls.sb = FirewalldSandbox.for_class(cls, start=True, direct_xml=EMPTY)
 
     def cli(self, *args, check=None):
-        e = {k: v for k, v in self.sb.env.items() if not k.startswith("KUMA_TRANSPARENT_PROXY_")}
-        p = subprocess.run([CLI, "--firewalld-dir", self.sb.config_dir] + list(args), env=e,
-                           capture_output=True, text=True, timeout=120)
+        p = self.sb.run_tool(CLI, *args)
         if check is not None:
             self.assertEqual(p.returncode, check, f"{args}\n{p.stdout}\n{p.stderr}")
         return p

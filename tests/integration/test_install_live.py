@@ -45,9 +45,7 @@ DNS = None  # --redirect-dns and --iptables-logs: inserted (negative priority) n
 
 def setUpModule():
     global _tmp, RESOLV, DNS
-    skip_unless_possible()
-    if not os.access(CLI, os.X_OK):
-        raise unittest.SkipTest(f"{CLI} is not built")
+    skip_unless_possible(CLI)
     _tmp = tempfile.mkdtemp(prefix="tpfw-live-")
     os.chmod(_tmp, 0o755)
     RESOLV = os.path.join(_tmp, "resolv.conf")
@@ -183,13 +181,7 @@ class LiveBase(unittest.TestCase):
             cls.baseline = {f: parse_save(cls.sb.iptables_save(f)) for f in (4, 6)}
 
     def cli(self, *args, env=None, pre=(), cli=CLI, check=None):
-        e = dict(self.sb.env)
-        for k in list(e):
-            if k.startswith("KUMA_TRANSPARENT_PROXY_"):
-                del e[k]
-        e.update(env or {})
-        p = subprocess.run(list(pre) + [cli, "--firewalld-dir", self.sb.config_dir] + list(args),
-                           env=e, capture_output=True, text=True, timeout=120)
+        p = self.sb.run_tool(cli, *args, env=env, pre=pre)
         if check is not None:
             self.assertEqual(p.returncode, check,
                              f"{args}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")

@@ -15,7 +15,6 @@ of the owner is left (direct.xml, the state file, firewalld's views, the setting
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import unittest
 
@@ -79,9 +78,7 @@ sys.meta_path.insert(0, _Hook())
 
 
 def setUpModule():
-    skip_unless_possible()
-    if not os.access(CLI, os.X_OK):
-        raise unittest.SkipTest(f"{CLI} is not built")
+    skip_unless_possible(CLI)
 
 
 def conf_without_key():
@@ -113,8 +110,7 @@ class NoKeyBase:
         self.assertNotIn("RFC3964_IPv4=", self.conf_before)
 
     def cli(self, *args):
-        p = subprocess.run([CLI, "--firewalld-dir", self.sb.config_dir] + list(args),
-                           env=self.sb.env, capture_output=True, text=True, timeout=120)
+        p = self.sb.run_tool(CLI, *args)
         self.assertEqual(p.returncode, 0, "%s: %s%s" % (args, p.stdout, p.stderr))
         return p
 

@@ -20,9 +20,7 @@ from tpfwtest import CLI, KUMA_FACTS
 
 
 def setUpModule():
-    skip_unless_possible()
-    if not os.access(CLI, os.X_OK):
-        raise unittest.SkipTest(f"{CLI} is not built")
+    skip_unless_possible(CLI)
 
 
 class StartupRaceTest(unittest.TestCase):
@@ -31,17 +29,7 @@ class StartupRaceTest(unittest.TestCase):
         cls.sb = FirewalldSandbox.for_class(cls, start=False)
 
     def cli(self, *args, timeout=60):
-        p = subprocess.run([CLI, "--firewalld-dir", self.sb.config_dir, "--timeout", "30"]
-                           + list(args), env=self.sb.env, capture_output=True, text=True,
-                           timeout=timeout)
-        return p
-
-    def direct_xml(self):
-        try:
-            with open(self.sb.direct_xml_path, "rb") as f:
-                return f.read()
-        except FileNotFoundError:
-            return None
+        return self.sb.run_tool(CLI, "--timeout", "30", *args, timeout=timeout)
 
     @staticmethod
     def runs_firewalld(pid):
@@ -102,7 +90,7 @@ class StartupRaceTest(unittest.TestCase):
     def test_paused_start_times_out_with_an_error(self):
         """A firewalld that never owns its name: the install fails after --timeout with nothing
         written, it does not report not-running."""
-        before = self.direct_xml()
+        before = self.sb.read_direct_xml()
         for _ in range(10):
             self.sb.start(wait=False)
             # past the exec of "ip netns exec": the process is firewalld
@@ -130,7 +118,7 @@ class StartupRaceTest(unittest.TestCase):
         self.assertNotIn("not-running", p.stdout)
         self.assertIn("starting", p.stderr)
         self.assertGreaterEqual(elapsed, 1.9)
-        self.assertEqual(before, self.direct_xml())
+        self.assertEqual(before, self.sb.read_direct_xml())
 
 
 if __name__ == "__main__":

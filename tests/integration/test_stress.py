@@ -17,9 +17,7 @@ from tpfwtest import CLI, run
 
 
 def setUpModule():
-    skip_unless_possible()
-    if not os.access(CLI, os.X_OK):
-        raise unittest.SkipTest(f"{CLI} is not built")
+    skip_unless_possible(CLI)
 
 
 class LiveStressTest(unittest.TestCase):

@@ -29,11 +29,12 @@ static void put(const char *path, const char *text)
         assert_true(g_file_set_contents(path, text, -1, NULL));
 }
 
-static char *get(const char *path)
+static void assert_content(const char *path, const char *want)
 {
-        char *t = NULL;
+        g_autofree char *t = NULL;
+
         assert_true(g_file_get_contents(path, &t, NULL, NULL));
-        return t;
+        assert_string_equal(t, want);
 }
 
 static void test_lock_excludes_second_holder(void **state)
@@ -118,7 +119,6 @@ static void test_write_new_and_replace(void **state)
         g_autofree char *old = g_build_filename(dir, "direct.xml.old", NULL);
         g_autofree char *stale = g_build_filename(dir, ".direct.xml.tpfw-abcdef", NULL);
         struct stat st;
-        char *t;
 
         assert_int_equal(tpfw_store_write(f, "one\n", 4, 0, NULL), 0);
         assert_int_equal(stat(f, &st), 0);
@@ -130,22 +130,14 @@ static void test_write_new_and_replace(void **state)
         assert_int_equal(tpfw_store_write(f, "two\n", 4, 0, NULL), 0);
         assert_int_equal(stat(f, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0600);
-        t = get(f);
-        assert_string_equal(t, "two\n");
-        g_free(t);
-        t = get(old);
-        assert_string_equal(t, "one\n");
-        g_free(t);
+        assert_content(f, "two\n");
+        assert_content(old, "one\n");
         assert_false(g_file_test(stale, G_FILE_TEST_EXISTS));
 
         /* restore puts the previous bytes back without touching .old */
         assert_int_equal(tpfw_store_restore(f, true, "one\n", 4, NULL), 0);
-        t = get(f);
-        assert_string_equal(t, "one\n");
-        g_free(t);
-        t = get(old);
-        assert_string_equal(t, "one\n");
-        g_free(t);
+        assert_content(f, "one\n");
+        assert_content(old, "one\n");
         /* restore of "did not exist" removes the file */
         assert_int_equal(tpfw_store_restore(f, false, NULL, 0, NULL), 0);
         assert_false(g_file_test(f, G_FILE_TEST_EXISTS));
@@ -168,7 +160,6 @@ static void test_backup_is_a_separate_file(void **state)
         g_autofree char *f = g_build_filename(dir, "direct.xml", NULL);
         g_autofree char *old = g_build_filename(dir, "direct.xml.old", NULL);
         struct stat st_f, st_old, st_before;
-        char *t;
 
         put(f, "one\n");
         assert_int_equal(stat(f, &st_before), 0);
@@ -181,9 +172,7 @@ static void test_backup_is_a_separate_file(void **state)
         /* an exact copy: contents, mode and modification time */
         assert_int_equal(st_old.st_mtim.tv_sec, st_before.st_mtim.tv_sec);
         assert_int_equal(st_old.st_mtim.tv_nsec, st_before.st_mtim.tv_nsec);
-        t = get(old);
-        assert_string_equal(t, "one\n");
-        g_free(t);
+        assert_content(old, "one\n");
 
         /* a .old left as a hard link of the file (what a crash did before) is replaced by a copy */
         assert_int_equal(unlink(old), 0);
@@ -192,12 +181,8 @@ static void test_backup_is_a_separate_file(void **state)
         assert_int_equal(stat(f, &st_f), 0);
         assert_int_equal(stat(old, &st_old), 0);
         assert_int_not_equal(st_f.st_ino, st_old.st_ino);
-        t = get(old);
-        assert_string_equal(t, "two\n");
-        g_free(t);
-        t = get(f);
-        assert_string_equal(t, "three\n");
-        g_free(t);
+        assert_content(old, "two\n");
+        assert_content(f, "three\n");
         rm_rf(dir);
 }
 
@@ -244,19 +229,14 @@ static void test_write_refuses_symlink_and_dir(void **state)
         g_autofree char *f = g_build_filename(dir, "direct.xml", NULL);
         g_autofree char *target = g_build_filename(dir, "real.xml", NULL);
         TpfwDiag diag = TPFW_DIAG_INIT;
-        char *t;
 
         put(target, "real\n");
         assert_int_equal(symlink("real.xml", f), 0);
         assert_int_equal(tpfw_store_write(f, "new\n", 4, 0, &diag), -ELOOP);
-        t = get(target);
-        assert_string_equal(t, "real\n");
-        g_free(t);
+        assert_content(target, "real\n");
         /* with the flag, the target is replaced and the link stays a link */
         assert_int_equal(tpfw_store_write(f, "new\n", 4, TPFW_STORE_FOLLOW_SYMLINK, NULL), 0);
-        t = get(target);
-        assert_string_equal(t, "new\n");
-        g_free(t);
+        assert_content(target, "new\n");
         assert_true(g_file_test(f, G_FILE_TEST_IS_SYMLINK));
         assert_int_equal(unlink(f), 0);
         assert_int_equal(mkdir(f, 0755), 0);
