@@ -145,9 +145,8 @@ static void print_json(CliGlobal *g, const TpfwApplyResult *res, bool with_diff,
         tpfw_json_member_string_or_null(&w, "rfc3964_ipv4",
                                         tpfw_rfc3964_value_name(res->rfc3964.after));
         tpfw_json_member_bool(&w, "ipv6_redirect_warning", res->rfc3964.warning);
-        if (with_diff) {
+        if (with_diff)
                 tpfw_json_member_string(&w, "diff", res->diff ? res->diff : "");
-        }
         if (warning) {
                 tpfw_json_member(&w, "warnings");
                 tpfw_json_begin_array(&w);
