@@ -114,11 +114,8 @@ class NoKeyBase:
         self.assertEqual(p.returncode, 0, "%s: %s%s" % (args, p.stdout, p.stderr))
         return p
 
-    def cycle(self, running):
-        if running and (self.sb.fw_proc is None or self.sb.fw_proc.poll() is not None):
-            self.sb.start()
-        self.cli("install", *KUMA_FACTS)
-        fix = self.cli("install", "--fix-ipv6-redirect", *KUMA_FACTS)
+    def uninstall(self):
+        """Uninstalls; nothing of the owner stays, and firewalld.conf says what it said."""
         self.cli("uninstall")
         with open(self.sb.direct_xml_path) as f:
             self.assertNotIn(TAG, f.read())
@@ -128,6 +125,13 @@ class NoKeyBase:
         # firewalld's default is yes: the line may now say so (and firewalld's own writer, used
         # while it runs, may change blank lines), but nothing else changed
         self.assertEqual(settings(conf), settings(self.conf_before))
+
+    def cycle(self, running):
+        if running and (self.sb.fw_proc is None or self.sb.fw_proc.poll() is not None):
+            self.sb.start()
+        self.cli("install", *KUMA_FACTS)
+        fix = self.cli("install", "--fix-ipv6-redirect", *KUMA_FACTS)
+        self.uninstall()
         if running:
             self.assertEqual(self.cli("status").returncode, 0)
             out = self.sb.run_in_ns(["iptables-save", "-t", "nat"]).stdout
@@ -167,13 +171,7 @@ class OldFirewalldTest(NoKeyBase, unittest.TestCase):
         self.cli("install", "--fix-ipv6-redirect", *KUMA_FACTS)
         self.assertTrue(os.path.exists(os.path.join(self.sb.config_dir, STATE)))
         self.sb.start()
-        self.cli("uninstall")
-        with open(self.sb.direct_xml_path) as f:
-            self.assertNotIn(TAG, f.read())
-        self.assertFalse(os.path.exists(os.path.join(self.sb.config_dir, STATE)))
-        with open(os.path.join(self.sb.config_dir, "firewalld.conf")) as f:
-            conf = f.read()
-        self.assertEqual(settings(conf), settings(self.conf_before))
+        self.uninstall()
 
 
 if __name__ == "__main__":
