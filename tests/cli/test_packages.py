@@ -36,7 +36,10 @@ def run(cmd, **kw):
 
 def dist_tarball(tmp):
     """`make dist` into tmp; returns the tarball's path."""
-    p = run(["make", "-s", "-C", SRCDIR, "dist", "BUILDDIR=" + tmp], timeout=120)
+    # --no-print-directory: under a recursive make (check-quick) MAKEFLAGS carries -w, and
+    # "make: Leaving directory" would follow the tarball's path
+    p = run(["make", "-s", "--no-print-directory", "-C", SRCDIR, "dist", "BUILDDIR=" + tmp],
+            timeout=120)
     if p.returncode != 0:
         raise AssertionError(f"make dist failed:\n{p.stdout}{p.stderr}")
     tarball = p.stdout.strip().splitlines()[-1]
