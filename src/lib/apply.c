@@ -9,6 +9,7 @@
 #include <tproxy-firewalld/rfc3964.h>
 #include <tproxy-firewalld/store.h>
 
+#include "apply-private.h"
 #include "util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwDirect, tpfw_direct_free)
@@ -388,6 +389,7 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         g_autofree char *old_data = NULL; /* before doc: doc borrows it, so it is freed after */
         g_autoptr(TpfwDirect) doc = NULL;
         g_autoptr(TpfwFirewalld) fw = NULL;
+        g_autoptr(TpfwRuleset) before = NULL;
         TpfwMergeResult merge = {0};
         size_t old_len = 0, new_len = 0;
         const char *data;
@@ -431,6 +433,12 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         if (r < 0)
                 return r;
 
+        /* the file's entries before the merge: what it removes leaves the runtime too */
+        if (!opts->check && !opts->no_reload && opts->reload_mode == TPFW_RELOAD_MODE_DELTA) {
+                before = tpfw_apply_doc_ruleset(doc);
+                if (!before)
+                        return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        }
         start = g_get_monotonic_time();
         r = tpfw_direct_merge_with_legacy(doc, owner, desired, opts->legacy_reference,
                                           opts->merge_flags, &merge, diag);
@@ -461,6 +469,28 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         r = tpfw_rfc3964_update(&rfc, &result->rfc3964, diag);
         if (r < 0)
                 return r;
+        if (fw && opts->reload_mode == TPFW_RELOAD_MODE_DELTA) {
+                TpfwApplyInput in = {
+                        .path = result->path,
+                        .owner = owner,
+                        .desired = desired,
+                        .data = old_data,
+                        .len = old_len,
+                        .exists = exists,
+                        .before = before,
+                        .doc = doc,
+                };
+
+                r = tpfw_apply_delta(opts, fw, &in, result, diag);
+                if (r < 0 || result->reload != TPFW_RELOAD_DONE)
+                        return rfc3964_finish(opts, &rfc, fw, owner, desired, r, result, diag);
+                /* RFC3964_IPv4 changed over D-Bus still needs its reload */
+                result->reload = TPFW_RELOAD_SKIPPED;
+                r = rfc3964_finish(opts, &rfc, fw, owner, desired, 0, result, diag);
+                if (r == 0)
+                        result->reload = TPFW_RELOAD_DONE;
+                return r;
+        }
         if (!merge.changed)
                 return rfc3964_finish(opts, &rfc, fw, owner, desired,
                                       sync_unchanged(opts, fw, owner, desired, result, diag),

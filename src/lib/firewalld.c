@@ -9,26 +9,15 @@
 #include <tproxy-firewalld/args.h>
 #include <tproxy-firewalld/firewalld.h>
 
+#include "firewalld-private.h"
 #include "util.h"
 
-#define FW_BUS_NAME "org.fedoraproject.FirewallD1"
-#define FW_PATH "/org/fedoraproject/FirewallD1"
-#define FW_CONFIG_PATH "/org/fedoraproject/FirewallD1/config"
-#define FW_IFACE "org.fedoraproject.FirewallD1"
-#define FW_DIRECT_IFACE "org.fedoraproject.FirewallD1.direct"
-#define FW_CONFIG_IFACE "org.fedoraproject.FirewallD1.config"
-#define FW_CONFIG_DIRECT_IFACE "org.fedoraproject.FirewallD1.config.direct"
 #define FW_EXCEPTION "org.fedoraproject.FirewallD1.Exception"
 #define FW_NOT_AUTHORIZED "org.fedoraproject.FirewallD1.NotAuthorizedException"
 #define FW_SLIP_NOT_AUTHORIZED "org.fedoraproject.slip.dbus.service.PolKit.NotAuthorizedException"
 #define PROPERTIES_IFACE "org.freedesktop.DBus.Properties"
 
 #define FW_DEFAULT_TIMEOUT_MS 30000
-
-struct TpfwFirewalld {
-        DBusConnection *conn;
-        int timeout_ms;
-};
 
 static void fw_dbus_error_free(DBusError *e)
 {
@@ -37,7 +26,6 @@ static void fw_dbus_error_free(DBusError *e)
                 dbus_error_free(e);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DBusError, fw_dbus_error_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DBusMessage, dbus_message_unref)
 
 /* D-Bus error texts may span lines (iptables-restore output); a diag is one line. */
 static char *one_line(const char *text)
@@ -105,12 +93,8 @@ static int map_error(const TpfwFirewalld *fw, const DBusError *e, TpfwDiag *diag
         return tpfw_diag_set(diag, EIO, NULL, 0, "firewalld: %s: %s", e->name, msg);
 }
 
-/*
- * Sends msg and waits for the reply. An org.fedoraproject.FirewallD1.Exception whose code is
- * ignore_code (may be NULL) counts as success with no reply (*ret_reply = NULL).
- */
-static int fw_call(TpfwFirewalld *fw, DBusMessage *msg, const char *ignore_code,
-                   DBusMessage **ret_reply, TpfwDiag *diag)
+int tpfw_fw_call(TpfwFirewalld *fw, DBusMessage *msg, const char *ignore_code,
+                 DBusMessage **ret_reply, TpfwDiag *diag)
 {
         g_auto(DBusError) e = DBUS_ERROR_INIT;
         DBusMessage *reply;
@@ -131,12 +115,12 @@ static int fw_call(TpfwFirewalld *fw, DBusMessage *msg, const char *ignore_code,
         return 0;
 }
 
-static DBusMessage *new_call(const char *path, const char *iface, const char *method)
+DBusMessage *tpfw_fw_new_call(const char *path, const char *iface, const char *method)
 {
         return dbus_message_new_method_call(FW_BUS_NAME, path, iface, method);
 }
 
-static int bad_reply(TpfwDiag *diag, const char *method)
+int tpfw_fw_bad_reply(TpfwDiag *diag, const char *method)
 {
         return tpfw_diag_set(diag, EBADMSG, NULL, 0, "unexpected reply from firewalld to %s",
                              method);
@@ -213,12 +197,12 @@ bool tpfw_firewalld_is_running(TpfwFirewalld *fw)
 
 int tpfw_firewalld_reload(TpfwFirewalld *fw, TpfwDiag *diag)
 {
-        g_autoptr(DBusMessage) msg = new_call(FW_PATH, FW_IFACE, "reload");
+        g_autoptr(DBusMessage) msg = tpfw_fw_new_call(FW_PATH, FW_IFACE, "reload");
         int r;
 
         if (!msg)
                 return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
-        r = fw_call(fw, msg, NULL, NULL, diag);
+        r = tpfw_fw_call(fw, msg, NULL, NULL, diag);
         if (r < 0)
                 return r;
         /* firewalld has reloaded; the caller has not yet looked at the result */
@@ -237,10 +221,10 @@ static int variant_string(DBusMessage *reply, const char *prop, char **ret, Tpfw
 
         if (!dbus_message_iter_init(reply, &it) ||
             dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_VARIANT)
-                return bad_reply(diag, prop);
+                return tpfw_fw_bad_reply(diag, prop);
         dbus_message_iter_recurse(&it, &var);
         if (dbus_message_iter_get_arg_type(&var) != DBUS_TYPE_STRING)
-                return bad_reply(diag, prop);
+                return tpfw_fw_bad_reply(diag, prop);
         dbus_message_iter_get_basic(&var, &value);
         /* The string lives in the reply, which the caller releases. */
         copy = strdup(value);
@@ -254,14 +238,14 @@ static int variant_string(DBusMessage *reply, const char *prop, char **ret, Tpfw
 static int get_string_property(TpfwFirewalld *fw, const char *path, const char *iface,
                                const char *prop, char **ret, TpfwDiag *diag)
 {
-        g_autoptr(DBusMessage) msg = new_call(path, PROPERTIES_IFACE, "Get");
+        g_autoptr(DBusMessage) msg = tpfw_fw_new_call(path, PROPERTIES_IFACE, "Get");
         g_autoptr(DBusMessage) reply = NULL;
         int r;
 
         if (!msg || !dbus_message_append_args(msg, DBUS_TYPE_STRING, &iface, DBUS_TYPE_STRING,
                                               &prop, DBUS_TYPE_INVALID))
                 return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
-        r = fw_call(fw, msg, NULL, &reply, diag);
+        r = tpfw_fw_call(fw, msg, NULL, &reply, diag);
         if (r < 0)
                 return r;
         return variant_string(reply, prop, ret, diag);
@@ -300,7 +284,7 @@ int tpfw_firewalld_get_rfc3964_ipv4(TpfwFirewalld *fw, bool *ret_enabled, TpfwDi
 
 int tpfw_firewalld_set_rfc3964_ipv4(TpfwFirewalld *fw, bool enabled, TpfwDiag *diag)
 {
-        g_autoptr(DBusMessage) msg = new_call(FW_CONFIG_PATH, PROPERTIES_IFACE, "Set");
+        g_autoptr(DBusMessage) msg = tpfw_fw_new_call(FW_CONFIG_PATH, PROPERTIES_IFACE, "Set");
         const char *iface = FW_CONFIG_IFACE, *prop = "RFC3964_IPv4";
         const char *value = enabled ? "yes" : "no";
         DBusMessageIter it, var;
@@ -318,7 +302,7 @@ int tpfw_firewalld_set_rfc3964_ipv4(TpfwFirewalld *fw, bool enabled, TpfwDiag *d
         }
         if (!dbus_message_iter_close_container(&it, &var))
                 return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
-        return fw_call(fw, msg, NULL, NULL, diag);
+        return tpfw_fw_call(fw, msg, NULL, NULL, diag);
 }
 
 /* ---- reading direct entries ---- */
@@ -355,7 +339,7 @@ static int walk_chains(DBusMessageIter *it, const char *method, ChainFn fn, void
 
         if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_ARRAY ||
             dbus_message_iter_get_element_type(it) != DBUS_TYPE_STRUCT)
-                return bad_reply(diag, method);
+                return tpfw_fw_bad_reply(diag, method);
         dbus_message_iter_recurse(it, &arr);
         while (dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRUCT) {
                 DBusMessageIter st;
@@ -368,7 +352,7 @@ static int walk_chains(DBusMessageIter *it, const char *method, ChainFn fn, void
                 table = iter_string(&st);
                 chain = iter_string(&st);
                 if (!ipv_name || !table || !chain)
-                        return bad_reply(diag, method);
+                        return tpfw_fw_bad_reply(diag, method);
                 if (ipv_of(ipv_name, &ipv)) {
                         r = fn(ipv, table, chain, userdata);
                         if (r < 0)
@@ -388,7 +372,7 @@ static int walk_rules(DBusMessageIter *it, const char *method, RuleFn fn, void *
 
         if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_ARRAY ||
             dbus_message_iter_get_element_type(it) != DBUS_TYPE_STRUCT)
-                return bad_reply(diag, method);
+                return tpfw_fw_bad_reply(diag, method);
         dbus_message_iter_recurse(it, &arr);
         while (dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRUCT) {
                 DBusMessageIter st, av;
@@ -403,12 +387,12 @@ static int walk_rules(DBusMessageIter *it, const char *method, RuleFn fn, void *
                 chain = iter_string(&st);
                 if (!ipv_name || !table || !chain ||
                     dbus_message_iter_get_arg_type(&st) != DBUS_TYPE_INT32)
-                        return bad_reply(diag, method);
+                        return tpfw_fw_bad_reply(diag, method);
                 dbus_message_iter_get_basic(&st, &priority);
                 dbus_message_iter_next(&st);
                 if (dbus_message_iter_get_arg_type(&st) != DBUS_TYPE_ARRAY ||
                     dbus_message_iter_get_element_type(&st) != DBUS_TYPE_STRING)
-                        return bad_reply(diag, method);
+                        return tpfw_fw_bad_reply(diag, method);
                 g_ptr_array_set_size(args, 0);
                 dbus_message_iter_recurse(&st, &av);
                 /* the element type was checked above, so no check per string */
@@ -440,7 +424,7 @@ static int walk_settings(DBusMessage *reply, ChainFn chain_fn, RuleFn rule_fn, v
 
         if (!dbus_message_iter_init(reply, &it) ||
             dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_STRUCT)
-                return bad_reply(diag, "getSettings");
+                return tpfw_fw_bad_reply(diag, "getSettings");
         dbus_message_iter_recurse(&it, &st);
         r = walk_chains(&st, "getSettings", chain_fn, userdata, diag);
         if (r < 0)
@@ -470,18 +454,18 @@ static int get_runtime(TpfwFirewalld *fw, TpfwRuleset *rs, TpfwDiag *diag)
         static const char *const methods[] = {"getAllChains", "getAllRules"};
 
         for (size_t i = 0; i < G_N_ELEMENTS(methods); i++) {
-                g_autoptr(DBusMessage) msg = new_call(FW_PATH, FW_DIRECT_IFACE, methods[i]);
+                g_autoptr(DBusMessage) msg = tpfw_fw_new_call(FW_PATH, FW_DIRECT_IFACE, methods[i]);
                 g_autoptr(DBusMessage) reply = NULL;
                 DBusMessageIter it;
                 int r;
 
                 if (!msg)
                         return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
-                r = fw_call(fw, msg, NULL, &reply, diag);
+                r = tpfw_fw_call(fw, msg, NULL, &reply, diag);
                 if (r < 0)
                         return r;
                 if (!dbus_message_iter_init(reply, &it))
-                        return bad_reply(diag, methods[i]);
+                        return tpfw_fw_bad_reply(diag, methods[i]);
                 r = i == 0 ? walk_chains(&it, methods[i], add_chain_to, rs, diag)
                            : walk_rules(&it, methods[i], add_rule_to, rs, diag);
                 if (r < 0)
@@ -493,13 +477,13 @@ static int get_runtime(TpfwFirewalld *fw, TpfwRuleset *rs, TpfwDiag *diag)
 static int get_permanent(TpfwFirewalld *fw, TpfwRuleset *rs, TpfwDiag *diag)
 {
         g_autoptr(DBusMessage) msg =
-                new_call(FW_CONFIG_PATH, FW_CONFIG_DIRECT_IFACE, "getSettings");
+                tpfw_fw_new_call(FW_CONFIG_PATH, FW_CONFIG_DIRECT_IFACE, "getSettings");
         g_autoptr(DBusMessage) reply = NULL;
         int r;
 
         if (!msg)
                 return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
-        r = fw_call(fw, msg, NULL, &reply, diag);
+        r = tpfw_fw_call(fw, msg, NULL, &reply, diag);
         if (r < 0)
                 return r;
         return walk_settings(reply, add_chain_to, add_rule_to, rs, diag);
@@ -578,7 +562,7 @@ static DBusMessage *query_message(int q)
 
         switch (q) {
         case Q_STATE:
-                msg = new_call(FW_PATH, PROPERTIES_IFACE, "Get");
+                msg = tpfw_fw_new_call(FW_PATH, PROPERTIES_IFACE, "Get");
                 if (msg && !dbus_message_append_args(msg, DBUS_TYPE_STRING, &iface,
                                                      DBUS_TYPE_STRING, &prop, DBUS_TYPE_INVALID)) {
                         dbus_message_unref(msg);
@@ -586,11 +570,11 @@ static DBusMessage *query_message(int q)
                 }
                 return msg;
         case Q_PERMANENT:
-                return new_call(FW_CONFIG_PATH, FW_CONFIG_DIRECT_IFACE, "getSettings");
+                return tpfw_fw_new_call(FW_CONFIG_PATH, FW_CONFIG_DIRECT_IFACE, "getSettings");
         case Q_RUNTIME_CHAINS:
-                return new_call(FW_PATH, FW_DIRECT_IFACE, "getAllChains");
+                return tpfw_fw_new_call(FW_PATH, FW_DIRECT_IFACE, "getAllChains");
         default:
-                return new_call(FW_PATH, FW_DIRECT_IFACE, "getAllRules");
+                return tpfw_fw_new_call(FW_PATH, FW_DIRECT_IFACE, "getAllRules");
         }
 }
 
@@ -804,7 +788,7 @@ static int scan_view(TpfwFirewalldQuery *q, TpfwFirewalldView view, VerifyScan *
                 if (r < 0)
                         return r;
                 if (!dbus_message_iter_init(reply, &it))
-                        return bad_reply(diag, "getAllChains");
+                        return tpfw_fw_bad_reply(diag, "getAllChains");
                 r = walk_chains(&it, "getAllChains", tick_chain, v, diag);
                 if (r < 0)
                         return r;
@@ -813,7 +797,7 @@ static int scan_view(TpfwFirewalldQuery *q, TpfwFirewalldView view, VerifyScan *
         if (r < 0)
                 return r;
         if (!dbus_message_iter_init(reply, &it))
-                return bad_reply(diag, "getAllRules");
+                return tpfw_fw_bad_reply(diag, "getAllRules");
         return walk_rules(&it, "getAllRules", tick_rule, v, diag);
 }
 
@@ -857,20 +841,20 @@ int tpfw_firewalld_verify_owner(TpfwFirewalld *fw, TpfwFirewalldView view, const
 static int direct_chain_call(TpfwFirewalld *fw, const char *method, const TpfwChain *c,
                              const char *ignore_code, TpfwDiag *diag)
 {
-        g_autoptr(DBusMessage) msg = new_call(FW_PATH, FW_DIRECT_IFACE, method);
+        g_autoptr(DBusMessage) msg = tpfw_fw_new_call(FW_PATH, FW_DIRECT_IFACE, method);
         const char *ipv = tpfw_ipv_name(c->ipv);
 
         if (!msg ||
             !dbus_message_append_args(msg, DBUS_TYPE_STRING, &ipv, DBUS_TYPE_STRING, &c->table,
                                       DBUS_TYPE_STRING, &c->chain, DBUS_TYPE_INVALID))
                 return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
-        return fw_call(fw, msg, ignore_code, NULL, diag);
+        return tpfw_fw_call(fw, msg, ignore_code, NULL, diag);
 }
 
 static int direct_rule_call(TpfwFirewalld *fw, const char *method, const TpfwRule *rule,
                             const char *ignore_code, TpfwDiag *diag)
 {
-        g_autoptr(DBusMessage) msg = new_call(FW_PATH, FW_DIRECT_IFACE, method);
+        g_autoptr(DBusMessage) msg = tpfw_fw_new_call(FW_PATH, FW_DIRECT_IFACE, method);
         const char *ipv = tpfw_ipv_name(rule->ipv);
         dbus_int32_t priority = rule->priority;
         char **argv = rule->argv;
@@ -881,7 +865,7 @@ static int direct_rule_call(TpfwFirewalld *fw, const char *method, const TpfwRul
                                               DBUS_TYPE_INT32, &priority, DBUS_TYPE_ARRAY,
                                               DBUS_TYPE_STRING, &argv, n, DBUS_TYPE_INVALID))
                 return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
-        return fw_call(fw, msg, ignore_code, NULL, diag);
+        return tpfw_fw_call(fw, msg, ignore_code, NULL, diag);
 }
 
 int tpfw_firewalld_runtime_add(TpfwFirewalld *fw, const TpfwRuleset *rs, TpfwDiag *diag)
