@@ -358,3 +358,81 @@ class RaceTest(Base):
             return None
 
         self.race(other, check)
+
+
+# ---- fault injection at the steps of the no-reload apply ----
+
+# (spec, pre_fail): "runtime" is each runtime direct call (@1 the first, @12 one in the middle of
+# Kuma's 30), "update" the permanent sync, "replace" the tool's write over firewalld's rewrite,
+# "rename@1" the store's own rename of it, "verify" the verification; "rollback" fails the
+# rollback that a failed verify starts.
+DELTA_POINTS = [("runtime@1", ()), ("runtime@12", ()), ("update", ()), ("replace", ()),
+                ("rename@1", ()), ("verify", ()), ("rollback", ("verify",))]
+
+
+class DeltaFaultTest(Base):
+    """Every point as an error and as a crash (SIGKILL), for install and uninstall: the file stays
+    valid firewalld XML with every foreign entry, an error leaves the host as it was (file bytes,
+    kernel and permanent copy), a failed rollback or a crash leaves something the next run of the
+    normal tool (the same command) repairs: afterwards the kernel equals a reload of the file and
+    firewalld's permanent copy equals the file."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not os.access(CLI_FAULT, os.X_OK):
+            raise unittest.SkipTest(f"{CLI_FAULT} is not built")
+
+    def perm(self):
+        p = self.sb.dbus_send(FW_CONFIG_PATH,
+                              "org.fedoraproject.FirewallD1.config.direct.getSettings")
+        return p.stdout.split("\n", 1)[1]
+
+    def state(self):
+        return self.kernel(), self.perm()
+
+    def assert_consistent(self, what):
+        self.assertEqual(self.sb.get_state(), "RUNNING", what)
+        text = read_bytes(self.sb.direct_xml_path).decode()
+        for foreign in ("--dport 2222", "ADMIN_CHAIN", "--dport 2223"):
+            self.assertIn(foreign, text, what)
+        got = self.state()
+        self.sb.dbus_reload()
+        self.assertEqual(self.state(), got, f"{what}: firewalld does not run the file")
+
+    def case(self, op, spec, pre_fail, mode):
+        args = ["install"] + KUMA if op == "install" else ["uninstall"]
+        self.reset()
+        if op == "uninstall":
+            self.tool("install", *KUMA)
+        before = read_bytes(self.sb.direct_xml_path)
+        state = self.state()
+        env = {"TPFW_FAULT_FAIL": ",".join(list(pre_fail) + ([spec] if mode == "fail" else []))}
+        if mode == "crash":
+            env["TPFW_FAULT_CRASH"] = spec
+        p = self.tool(*args, cli=CLI_FAULT, env=env, check=False)
+        what = f"{op} {mode} at {spec}: exit {p.returncode} {p.stderr}"
+        self.assertEqual(p.returncode, 1 if mode == "fail" else -9, what)
+        if mode == "fail" and spec != "rollback":
+            # rolled back: the host as it was
+            self.assertEqual(read_bytes(self.sb.direct_xml_path), before, what)
+            self.assertEqual(self.state(), state, what)
+        p = self.tool(*args, check=False)
+        self.assertEqual(p.returncode, 0, f"{what}\nnext run: {p.stderr}")
+        self.assert_consistent(what)
+        n = read_bytes(self.sb.direct_xml_path).decode().count("tproxy-firewalld/kuma")
+        self.assertEqual(n, 22 if op == "install" else 0, what)
+
+
+def _add_delta_cases(cls):
+    for op in ("install", "uninstall"):
+        for spec, pre in DELTA_POINTS:
+            for mode in ("fail", "crash"):
+                def t(self, op=op, spec=spec, pre=pre, mode=mode):
+                    self.case(op, spec, pre, mode)
+                name = f"test_{op}_{mode}_at_{spec}".replace("-", "_").replace("@", "_")
+                setattr(cls, name, t)
+    return cls
+
+
+_add_delta_cases(DeltaFaultTest)
