@@ -6,6 +6,8 @@
 #include <tproxy-firewalld/direct.h>
 #include <tproxy-firewalld/firewalld.h>
 
+#pragma GCC visibility push(hidden)
+
 /* What the transaction read and merged: direct.xml as read and the merged document. */
 typedef struct TpfwApplyInput {
         const char *path;
@@ -30,3 +32,5 @@ TpfwRuleset *tpfw_apply_doc_ruleset(const TpfwDirect *doc);
  */
 int tpfw_apply_delta(const TpfwApplyOptions *opts, TpfwFirewalld *fw, const TpfwApplyInput *in,
                      TpfwApplyResult *result, TpfwDiag *diag);
+
+#pragma GCC visibility pop

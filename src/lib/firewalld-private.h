@@ -7,6 +7,8 @@
 #include <dbus/dbus.h>
 #include <glib.h>
 
+#pragma GCC visibility push(hidden)
+
 #define FW_BUS_NAME "org.fedoraproject.FirewallD1"
 #define FW_PATH "/org/fedoraproject/FirewallD1"
 #define FW_CONFIG_PATH "/org/fedoraproject/FirewallD1/config"
@@ -31,3 +33,5 @@ int tpfw_fw_call(TpfwFirewalld *fw, DBusMessage *msg, const char *ignore_code,
 DBusMessage *tpfw_fw_new_call(const char *path, const char *iface, const char *method);
 /* -EBADMSG "unexpected reply from firewalld to <method>". */
 int tpfw_fw_bad_reply(TpfwDiag *diag, const char *method);
+
+#pragma GCC visibility pop
