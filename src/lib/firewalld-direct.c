@@ -287,3 +287,46 @@ int tpfw_firewalld_permanent_rewrite(TpfwFirewalld *fw, TpfwDiag *diag)
                 r = tpfw_firewalld_direct_chain(fw, TPFW_VIEW_PERMANENT, false, &tmp, diag);
         return r;
 }
+
+int tpfw_firewalld_runtime_add(TpfwFirewalld *fw, const TpfwRuleset *rs, TpfwDiag *diag)
+{
+        g_autofree const TpfwRule **order = NULL;
+        size_t n = tpfw_ruleset_n_rules(rs);
+        int r;
+
+        for (size_t i = 0; i < tpfw_ruleset_n_chains(rs); i++) {
+                r = tpfw_firewalld_direct_chain(fw, TPFW_VIEW_RUNTIME, true,
+                                                tpfw_ruleset_chain(rs, i), diag);
+                if (r < 0)
+                        return r;
+        }
+        /* The file's order, so equal priorities end up as a reload of the file would place them. */
+        order = n ? tpfw_ruleset_direct_order(rs) : NULL;
+        if (n && !order)
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+                r = tpfw_firewalld_direct_rule(fw, TPFW_VIEW_RUNTIME, true, order[i], diag);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int tpfw_firewalld_runtime_remove(TpfwFirewalld *fw, const TpfwRuleset *rs, TpfwDiag *diag)
+{
+        int r;
+
+        for (size_t i = 0; i < tpfw_ruleset_n_rules(rs); i++) {
+                r = tpfw_firewalld_direct_rule(fw, TPFW_VIEW_RUNTIME, false,
+                                               tpfw_ruleset_rule(rs, i), diag);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = tpfw_ruleset_n_chains(rs); i > 0; i--) {
+                r = tpfw_firewalld_direct_chain(fw, TPFW_VIEW_RUNTIME, false,
+                                                tpfw_ruleset_chain(rs, i - 1), diag);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
