@@ -332,6 +332,36 @@ static int apply_runtime(const TpfwApplyOptions *opts, const char *owner,
         return 0;
 }
 
+/*
+ * firewalld was not running at the preflight, and the file is written. One that started since
+ * may have read the file before the write: look again (waiting for one that is starting). In
+ * delta mode, apply the file now written as a delta; in full mode leave *ret_fw for the reload.
+ * Returns 1 to go on with the reload, 0 when done (firewalld not running, or the delta applied),
+ * or -errno.
+ */
+static int started_meanwhile(const TpfwApplyOptions *opts, TpfwDirect *doc, const char *owner,
+                             const TpfwRuleset *desired, TpfwFirewalld **ret_fw,
+                             TpfwApplyResult *result, TpfwDiag *diag)
+{
+        TpfwDiag ignored = TPFW_DIAG_INIT;
+        g_autoptr(TpfwRuleset) now = NULL;
+        TpfwApplyInput in = {.path = result->path, .owner = owner, .desired = desired, .doc = doc};
+
+        (void)preflight(opts, ret_fw, &ignored);
+        tpfw_diag_clear(&ignored);
+        if (!*ret_fw)
+                return 1; /* reload_and_verify() reports not-running */
+        if (opts->reload_mode == TPFW_RELOAD_MODE_FULL)
+                return 1;
+        now = tpfw_apply_doc_ruleset(doc);
+        if (!now)
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        in.data = tpfw_direct_data(doc, &in.len);
+        in.exists = true;
+        in.before = now;
+        return tpfw_apply_delta(opts, *ret_fw, &in, result, diag);
+}
+
 static TpfwRfc3964Request rfc3964_request(const TpfwApplyOptions *opts, const char *dir,
                                           const char *owner, const TpfwRuleset *desired)
 {
@@ -504,6 +534,11 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
                 return rfc3964_finish(opts, &rfc, fw, owner, desired, r, result, diag);
         if (opts->no_reload)
                 return 0;
+        if (!fw) {
+                r = started_meanwhile(opts, doc, owner, desired, &fw, result, diag);
+                if (r <= 0)
+                        return rfc3964_finish(opts, &rfc, fw, owner, desired, r, result, diag);
+        }
         r = reload_and_verify(opts, fw, result->path, owner, desired, exists, old_data, old_len,
                               result, diag);
         return rfc3964_finish(opts, &rfc, fw, owner, desired, r, result, diag);
