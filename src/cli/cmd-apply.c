@@ -21,8 +21,9 @@ static void apply_usage(ApplyMode mode)
         if (mode == MODE_UNINSTALL)
                 printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] uninstall [OPTIONS]\n"
                        "\n"
-                       "Remove every entry of the owner from direct.xml, reload firewalld, "
-                       "verify.\n"
+                       "Remove every entry of the owner from direct.xml and from the running "
+                       "firewalld\n"
+                       "(no reload unless --reload-mode full), verify.\n"
                        "With --adopt-kuma-legacy, Kuma's rule options say which unmarked "
                        "rules are Kuma's.\n");
         else if (mode == MODE_DIFF)
@@ -34,12 +35,14 @@ static void apply_usage(ApplyMode mode)
         else
                 printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] install [OPTIONS] [RULE OPTIONS]\n"
                        "\n"
-                       "Merge the owner's rules into direct.xml, reload firewalld, verify, and "
-                       "roll\n"
-                       "back when firewalld rejects them. The rules come from the Kuma options "
-                       "below\n"
-                       "(as for 'kumactl install transparent-proxy') or from an iptables-restore\n"
-                       "script (--from-iptables-restore).\n");
+                       "Merge the owner's rules into direct.xml, apply them to the running "
+                       "firewalld\n"
+                       "(no reload unless --reload-mode full), verify, and roll back when "
+                       "firewalld\n"
+                       "rejects them.\n"
+                       "The rules come from the Kuma options below (as for 'kumactl install\n"
+                       "transparent-proxy') or from an iptables-restore script "
+                       "(--from-iptables-restore).\n");
         printf("\n"
                "Options:\n"
                "  --check, --dry-run[=BOOL]   compute and report, change nothing (--dry-run is "
