@@ -9,7 +9,17 @@ Each is `--reload-mode delta` (the default) against `--reload-mode full`. Then, 
 configuration, a client namespace joined by a veth pair opens a new TCP connection into the
 sandbox every 10 ms during 20 installs and 20 uninstalls each way, and counts the connections
 that fail or take over 500 ms.
+
+The foreign entries are gen-direct.py's: what a busy host's direct.xml looks like, spread over
+ipv4/ipv6 and the filter, nat, mangle and raw tables (about a quarter of them in nat, where Kuma's
+rules go), in built-in chains and the file's own chains (2% chains, 8% passthroughs, the rest
+rules). firewalld loads them all into its runtime.
+
+`make bench` runs this after its other figures; alone (as root):
+  python3 bench/noreload.py --builddir build/bench [--rounds 3]
+prints the table.
 """
+import argparse
 import os
 import shutil
 import statistics
@@ -141,3 +151,35 @@ def table(med, conns):
         total, bad = conns.get(mode, (0, 0))
         rows.append("| --reload-mode %s | %d | %d |" % (mode, total, bad))
     return rows
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "tests"))
+    from integration.sandbox import FirewalldSandbox
+    from tpfwtest import KUMA_FACTS
+    import tempfile
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--builddir", required=True)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="tpfw-bench-nr-")
+
+    def gen_file(n):
+        path = os.path.join(tmp, "%d.xml" % n)
+        if not os.path.exists(path):
+            subprocess.run([sys.executable, os.path.join(here, "gen-direct.py"), str(n), path],
+                           check=True)
+        return path
+    try:
+        med, conns = measure(os.path.join(args.builddir, "tproxy-firewalld"),
+                             KUMA_FACTS + ["--ip-family-mode", "dualstack"], gen_file,
+                             args.rounds, FirewalldSandbox)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("\n".join(table(med, conns)))
+
+
+if __name__ == "__main__":
+    main()
