@@ -28,39 +28,11 @@ import sys
 import time
 import uuid
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from integration.conn_stream import CLIENT, SERVER  # noqa: E402
+
 SIZES = [0, 1000, 10000]
 PORT = 4711
-CLIENT = r"""
-import socket, sys, time, threading
-stop = False
-res = [0, 0]
-def loop():
-    while not stop:
-        t0 = time.monotonic()
-        try:
-            c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3); c.close(); ok = True
-        except OSError:
-            ok = False
-        dt = time.monotonic() - t0
-        res[0] += 1
-        if not ok or dt > 0.5:
-            res[1] += 1
-        time.sleep(max(0, 0.01 - dt))
-t = threading.Thread(target=loop); t.start()
-sys.stdin.readline()
-stop = True; t.join()
-print(res[0], res[1], flush=True)
-"""
-SERVER = r"""
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(512)
-print("ready", flush=True)
-while True:
-    c, _ = s.accept(); c.close()
-"""
-
-
 def timed(argv, env):
     t0 = time.monotonic()
     p = subprocess.run(argv, env=env, capture_output=True, text=True)
@@ -155,7 +127,6 @@ def table(med, conns):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, os.path.join(here, "..", "tests"))
     from integration.sandbox import FirewalldSandbox
     from tpfwtest import KUMA_FACTS
     import tempfile

@@ -30,6 +30,7 @@ import unittest
 import uuid
 import xml.etree.ElementTree as ET
 
+from integration.conn_stream import CLIENT, SERVER
 from integration.sandbox import FW_CONFIG_PATH, FW_PATH, FirewalldSandbox, skip_unless_possible
 from tpfwtest import CLI, CLI_FAULT, KUMA_FACTS, read_bytes
 
@@ -241,14 +242,6 @@ class KernelEqualityTest(Base):
 
 # ---- connections during applies ----
 
-SERVER = r"""
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(512)
-print("ready", flush=True)
-while True:
-    c, _ = s.accept(); c.close()
-"""
 
 
 class ConnectionStreamTest(Base):
@@ -293,33 +286,9 @@ class ConnectionStreamTest(Base):
     def count(self, mode, runs, stop_when_hurt=False):
         """(connections, bad ones) during runs installs and uninstalls in mode; with
         stop_when_hurt, stops after the first pair that hurt a connection."""
-        prog = r"""
-import socket, sys, time, threading
-stop = False
-res = [0, 0]
-def loop():
-    while not stop:
-        t0 = time.monotonic()
-        try:
-            c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3); c.close(); ok = True
-        except OSError:
-            ok = False
-        dt = time.monotonic() - t0
-        res[0] += 1
-        if not ok or dt > 0.5:
-            res[1] += 1
-        time.sleep(max(0, 0.01 - dt))
-t = threading.Thread(target=loop); t.start()
-for line in sys.stdin:
-    if line.strip() == "stop":
-        break
-    print(res[0], res[1], flush=True)
-stop = True; t.join()
-print(res[0], res[1], flush=True)
-"""
         self.reset()
         client = subprocess.Popen(["ip", "netns", "exec", self.client_ns, sys.executable, "-c",
-                                   prog, "10.231.0.2", str(self.PORT)], stdin=subprocess.PIPE,
+                                   CLIENT, "10.231.0.2", str(self.PORT)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
 
         def ask(what):
