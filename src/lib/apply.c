@@ -336,8 +336,8 @@ static int apply_runtime(const TpfwApplyOptions *opts, const char *owner,
  * firewalld was not running at the preflight, and the file is written. One that started since
  * may have read the file before the write: look again (waiting for one that is starting). In
  * delta mode, apply the file now written as a delta; in full mode leave *ret_fw for the reload.
- * Returns 1 to go on with the reload, 0 when done (firewalld not running, or the delta applied),
- * or -errno.
+ * Returns 1 to go on with reload_and_verify() (which reports not-running when *ret_fw is still
+ * NULL), 0 when the delta was applied, or -errno.
  */
 static int started_meanwhile(const TpfwApplyOptions *opts, TpfwDirect *doc, const char *owner,
                              const TpfwRuleset *desired, TpfwFirewalld **ret_fw,
@@ -406,6 +406,22 @@ static int rfc3964_finish(const TpfwApplyOptions *opts, const TpfwRfc3964Request
                 r = check_firewalld(opts, fw, owner, expected, diag);
         result->reload = r == 0 ? TPFW_RELOAD_DONE : TPFW_RELOAD_FAILED;
         result->verified = r == 0;
+        return r;
+}
+
+/* The delta apply, then the reload that an RFC3964_IPv4 change over D-Bus still needs. */
+static int apply_delta(const TpfwApplyOptions *opts, const TpfwRfc3964Request *rfc,
+                       TpfwFirewalld *fw, const TpfwApplyInput *in, TpfwApplyResult *result,
+                       TpfwDiag *diag)
+{
+        int r = tpfw_apply_delta(opts, fw, in, result, diag);
+
+        if (r < 0 || result->reload != TPFW_RELOAD_DONE)
+                return rfc3964_finish(opts, rfc, fw, in->owner, in->desired, r, result, diag);
+        result->reload = TPFW_RELOAD_SKIPPED;
+        r = rfc3964_finish(opts, rfc, fw, in->owner, in->desired, 0, result, diag);
+        if (r == 0)
+                result->reload = TPFW_RELOAD_DONE;
         return r;
 }
 
@@ -500,26 +516,16 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         if (r < 0)
                 return r;
         if (fw && opts->reload_mode == TPFW_RELOAD_MODE_DELTA) {
-                TpfwApplyInput in = {
-                        .path = result->path,
-                        .owner = owner,
-                        .desired = desired,
-                        .data = old_data,
-                        .len = old_len,
-                        .exists = exists,
-                        .before = before,
-                        .doc = doc,
-                };
+                TpfwApplyInput in = {.path = result->path,
+                                     .owner = owner,
+                                     .desired = desired,
+                                     .data = old_data,
+                                     .len = old_len,
+                                     .exists = exists,
+                                     .before = before,
+                                     .doc = doc};
 
-                r = tpfw_apply_delta(opts, fw, &in, result, diag);
-                if (r < 0 || result->reload != TPFW_RELOAD_DONE)
-                        return rfc3964_finish(opts, &rfc, fw, owner, desired, r, result, diag);
-                /* RFC3964_IPv4 changed over D-Bus still needs its reload */
-                result->reload = TPFW_RELOAD_SKIPPED;
-                r = rfc3964_finish(opts, &rfc, fw, owner, desired, 0, result, diag);
-                if (r == 0)
-                        result->reload = TPFW_RELOAD_DONE;
-                return r;
+                return apply_delta(opts, &rfc, fw, &in, result, diag);
         }
         if (!merge.changed)
                 return rfc3964_finish(opts, &rfc, fw, owner, desired,
