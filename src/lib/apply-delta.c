@@ -549,6 +549,9 @@ static int round_once(Delta *d, const TpfwApplyInput *in, const TpfwRuleset *aft
                 if (r < 0)
                         return r;
                 d->replaced = true;
+        } else if (synced_now) {
+                /* firewalld's update wrote exactly the merged bytes: the file's write step */
+                step(d, "write", g_get_monotonic_time(), "%zu bytes, by firewalld", new_len);
         }
 
         r = verify(d, diag, &behind);
