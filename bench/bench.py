@@ -211,7 +211,8 @@ class Bench:
         place(f["base"], sb.direct_xml_path)
         sb.dbus_reload()  # firewalld starts from the foreign entries only
         settle()
-        t, _, rc = spawn(self.tool(sb.config_dir, "install", *FACTS), env=sb.env)
+        t, _, rc = spawn(self.tool(sb.config_dir, "install", "--reload-mode", "full", *FACTS),
+                         env=sb.env)
         must(rc == 0, "install with reload (%d) exited %d:\n%s" % (n, rc, sb.log_text()[-2000:]))
         self.record("live-install", n, t)
         shutil.copyfile(sb.direct_xml_path, self.live_result(n))
@@ -317,6 +318,9 @@ class Bench:
                  % (self.args.runs, self.args.repeat, time.strftime("%Y-%m-%d"), load[0], load[1],
                     load[2], os.cpu_count()), ""]
         lines += self.table()
+        if self.noreload:
+            lines += ["", "Applying to a running firewalld (bench/noreload.py), medians of %d "
+                      "rounds:" % self.args.noreload_runs, ""] + self.noreload
         lines += [""] + ["Note: " + n for n in self.notes]
         text = "\n".join(lines).rstrip() + "\n"
         print(text)
@@ -335,13 +339,34 @@ def main():
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
     ap.add_argument("--no-offline", dest="offline", action="store_false")
     ap.add_argument("--no-sandbox", dest="sandbox", action="store_false")
+    ap.add_argument("--noreload-runs", type=int, default=3,
+                    help="rounds of the delta vs full reload cases (default 3)")
     ap.add_argument("--output", default=os.path.join(HERE, "results.md"))
     args = ap.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]
     if args.offline and not os.access(OFFLINE_CMD, os.X_OK):
         args.offline = False
     b = Bench(args)
+    b.noreload = None
     b.run()
+    if args.sandbox and os.geteuid() == 0:
+        import noreload
+        from integration.sandbox import FirewalldSandbox
+        facts = FACTS + ["--ip-family-mode", "dualstack"]
+        gen = os.path.join(HERE, "gen-direct.py")
+        tmp = tempfile.mkdtemp(prefix="tpfw-bench-nr-")
+
+        def gen_file(n):
+            path = os.path.join(tmp, "%d.xml" % n)
+            if not os.path.exists(path):
+                subprocess.run([sys.executable, gen, str(n), path], check=True)
+            return path
+        try:
+            med, conns = noreload.measure(os.path.join(args.builddir, "tproxy-firewalld"), facts,
+                                          gen_file, args.noreload_runs, FirewalldSandbox)
+            b.noreload = noreload.table(med, conns)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     b.report()
 
 

@@ -36,6 +36,18 @@ const char *tpfw_reload_status_name(TpfwReloadStatus s);
  */
 typedef void (*TpfwStepFunc)(const char *step, const char *detail, uint64_t usec, void *userdata);
 
+/*
+ * How a change reaches a running firewalld. DELTA: only the owner's entries change, through
+ * firewalld's runtime direct API (make before break), its permanent copy is updated to the file's
+ * entries, nothing else is touched and nothing is reloaded. FULL: the file is written and
+ * firewalld reload()ed, which resets the whole runtime to the permanent configuration (every
+ * runtime-only change of others is lost) and drops new connections while it rebuilds.
+ */
+typedef enum TpfwReloadMode {
+        TPFW_RELOAD_MODE_DELTA = 0,
+        TPFW_RELOAD_MODE_FULL = 1,
+} TpfwReloadMode;
+
 typedef struct TpfwApplyOptions {
         const char *firewalld_dir;  /* NULL: TPFW_DEFAULT_FIREWALLD_DIR */
         const char *owner;          /* NULL: TPFW_DEFAULT_OWNER */
@@ -48,13 +60,14 @@ typedef struct TpfwApplyOptions {
         bool want_diff;                      /* fill result->diff */
         bool no_reload;                      /* write only */
         bool require_running;                /* firewalld not running is an error */
-        bool runtime_only;      /* apply through the runtime API, leave the file alone */
-        bool follow_symlink;    /* accept a symlinked direct.xml */
-        int lock_timeout_ms;    /* <= 0: 30 s */
-        int dbus_timeout_ms;    /* <= 0: 30 s */
-        bool fix_ipv6_redirect; /* set RFC3964_IPv4=no for the owner's IPv6 rules (rfc3964.h) */
-        TpfwStepFunc on_step;   /* NULL: no progress reports */
-        void *step_userdata;    /* passed to on_step */
+        bool runtime_only;          /* apply through the runtime API, leave the file alone */
+        bool follow_symlink;        /* accept a symlinked direct.xml */
+        int lock_timeout_ms;        /* <= 0: 30 s */
+        int dbus_timeout_ms;        /* <= 0: 30 s */
+        bool fix_ipv6_redirect;     /* set RFC3964_IPv4=no for the owner's IPv6 rules (rfc3964.h) */
+        TpfwStepFunc on_step;       /* NULL: no progress reports */
+        void *step_userdata;        /* passed to on_step */
+        TpfwReloadMode reload_mode; /* a running firewalld: delta (default) or full reload */
 } TpfwApplyOptions;
 
 typedef struct TpfwApplyResult {

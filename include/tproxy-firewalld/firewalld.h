@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include <tproxy-firewalld/diag.h>
+#include <tproxy-firewalld/direct.h>
 #include <tproxy-firewalld/ruleset.h>
 
 #ifdef __cplusplus
@@ -122,6 +123,34 @@ TpfwFirewalldQuery *tpfw_firewalld_query_free(TpfwFirewalldQuery *q);
  * rs's rules then chains. Already present / already absent entries are not errors. */
 int tpfw_firewalld_runtime_add(TpfwFirewalld *fw, const TpfwRuleset *rs, TpfwDiag *diag);
 int tpfw_firewalld_runtime_remove(TpfwFirewalld *fw, const TpfwRuleset *rs, TpfwDiag *diag);
+
+/*
+ * One direct entry added to or removed from a view: TPFW_VIEW_RUNTIME applies it to the kernel
+ * at once (a rule lands by its priority among the chain's direct rules), TPFW_VIEW_PERMANENT
+ * changes firewalld's in-memory copy, which firewalld then writes to direct.xml in its own
+ * layout. Each call is atomic inside firewalld; an entry already present (add) or absent
+ * (remove) is not an error.
+ */
+int tpfw_firewalld_direct_chain(TpfwFirewalld *fw, TpfwFirewalldView view, bool add,
+                                const TpfwChain *c, TpfwDiag *diag);
+int tpfw_firewalld_direct_rule(TpfwFirewalld *fw, TpfwFirewalldView view, bool add,
+                               const TpfwRule *rule, TpfwDiag *diag);
+
+/*
+ * config.direct.update() with every entry of doc (all families, passthroughs included, in the
+ * file's order): firewalld's permanent copy becomes the file's entries at once, and firewalld
+ * rewrites direct.xml from it (its layout, XML comments dropped; "direct.xml.old" gets the
+ * previous file).
+ */
+int tpfw_firewalld_permanent_update(TpfwFirewalld *fw, const TpfwDirect *doc, TpfwDiag *diag);
+
+/* *ret_equal: firewalld's permanent copy holds exactly doc's entries (as sets). */
+int tpfw_firewalld_permanent_matches(TpfwFirewalld *fw, const TpfwDirect *doc, bool *ret_equal,
+                                     TpfwDiag *diag);
+
+/* Makes firewalld write its permanent copy to direct.xml without changing it (two atomic
+ * calls: add and remove a scratch chain), for when the file lost an entry the copy holds. */
+int tpfw_firewalld_permanent_rewrite(TpfwFirewalld *fw, TpfwDiag *diag);
 
 #ifdef __cplusplus
 }

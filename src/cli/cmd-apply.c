@@ -13,6 +13,7 @@ typedef enum { MODE_INSTALL, MODE_UNINSTALL, MODE_DIFF } ApplyMode;
 typedef struct {
         bool check, diff, no_reload, require_running, runtime_only, follow_symlink;
         bool adopt, adopt_kuma_legacy, uninstall, fix_ipv6_redirect;
+        TpfwReloadMode reload_mode;
 } ApplyFlags;
 
 static void apply_usage(ApplyMode mode)
@@ -20,8 +21,9 @@ static void apply_usage(ApplyMode mode)
         if (mode == MODE_UNINSTALL)
                 printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] uninstall [OPTIONS]\n"
                        "\n"
-                       "Remove every entry of the owner from direct.xml, reload firewalld, "
-                       "verify.\n"
+                       "Remove every entry of the owner from direct.xml and from the running "
+                       "firewalld\n"
+                       "(no reload unless --reload-mode full), verify.\n"
                        "With --adopt-kuma-legacy, Kuma's rule options say which unmarked "
                        "rules are Kuma's.\n");
         else if (mode == MODE_DIFF)
@@ -33,12 +35,14 @@ static void apply_usage(ApplyMode mode)
         else
                 printf("Usage: tproxy-firewalld [GLOBAL OPTIONS] install [OPTIONS] [RULE OPTIONS]\n"
                        "\n"
-                       "Merge the owner's rules into direct.xml, reload firewalld, verify, and "
-                       "roll\n"
-                       "back when firewalld rejects them. The rules come from the Kuma options "
-                       "below\n"
-                       "(as for 'kumactl install transparent-proxy') or from an iptables-restore\n"
-                       "script (--from-iptables-restore).\n");
+                       "Merge the owner's rules into direct.xml, apply them to the running "
+                       "firewalld\n"
+                       "(no reload unless --reload-mode full), verify, and roll back when "
+                       "firewalld\n"
+                       "rejects them.\n"
+                       "The rules come from the Kuma options below (as for 'kumactl install\n"
+                       "transparent-proxy') or from an iptables-restore script "
+                       "(--from-iptables-restore).\n");
         printf("\n"
                "Options:\n"
                "  --check, --dry-run[=BOOL]   compute and report, change nothing (--dry-run is "
@@ -52,6 +56,9 @@ static void apply_usage(ApplyMode mode)
                "                              the environment or a config file)\n"
                "  --require-running           fail when firewalld is not running\n"
                "  --runtime-only              apply through firewalld's runtime API, not the file\n"
+               "  --reload-mode delta|full    delta (default): change only the owner's entries in\n"
+               "                              the running firewalld, no reload; full: reload\n"
+               "                              firewalld, which wipes every runtime-only change\n"
                "  --store-firewalld[=BOOL]    Kuma's: false means --runtime-only "
                "(KUMA_TRANSPARENT_PROXY_STORE_FIREWALLD)\n"
                "  --follow-symlink            accept a direct.xml that is a symbolic link\n"
@@ -98,8 +105,30 @@ static const char *const apply_names[] = {
         "--from-iptables-restore",
         "--import-ipv",
         "--store-firewalld",
+        "--reload-mode",
         NULL,
 };
+
+/* --reload-mode delta|full (also --reload-mode=...). Returns 1 taken, 0 not this option, -1 bad. */
+static int take_reload_mode(ApplyFlags *f, int argc, char **argv, int *i)
+{
+        const char *inline_value, *v;
+
+        if (!cli_opt_is(argv[*i], "--reload-mode", &inline_value))
+                return 0;
+        v = cli_opt_value(argv[*i], inline_value, argc, argv, i);
+        if (!v)
+                return -1;
+        if (strcmp(v, "delta") == 0)
+                f->reload_mode = TPFW_RELOAD_MODE_DELTA;
+        else if (strcmp(v, "full") == 0)
+                f->reload_mode = TPFW_RELOAD_MODE_FULL;
+        else {
+                cli_errorf("--reload-mode takes delta or full (got '%s')", v);
+                return -1;
+        }
+        return 1;
+}
 
 static int take_apply_flag(ApplyFlags *f, ApplyMode mode, const char *arg)
 {
@@ -192,7 +221,7 @@ static const char *applied_how(const ApplyFlags *f, const TpfwApplyResult *res)
                 return "no-reload";
         if (res->reload == TPFW_RELOAD_NOT_RUNNING)
                 return "not-running";
-        return "full";
+        return f->reload_mode == TPFW_RELOAD_MODE_FULL ? "full" : "delta";
 }
 
 static void audit(const CliGlobal *g, ApplyMode mode, const ApplyFlags *f,
@@ -268,7 +297,9 @@ static int parse_args(CliGlobal *g, ApplyMode mode, int argc, char **argv, Apply
                 }
                 if (take_apply_flag(f, mode, argv[i]))
                         continue;
-                r = cli_ruleset_source_take(src, argc, argv, &i);
+                r = take_reload_mode(f, argc, argv, &i);
+                if (r == 0)
+                        r = cli_ruleset_source_take(src, argc, argv, &i);
                 if (r == 0)
                         r = cli_take_global(g, argc, argv, &i, true);
                 if (r < 0)
@@ -339,6 +370,7 @@ static int run_transaction(CliGlobal *g, ApplyMode mode, const ApplyFlags *f,
                 .runtime_only = f->runtime_only,
                 .follow_symlink = f->follow_symlink,
                 .fix_ipv6_redirect = f->fix_ipv6_redirect,
+                .reload_mode = f->reload_mode,
                 .lock_timeout_ms = g->timeout_ms,
                 .dbus_timeout_ms = g->timeout_ms,
                 .on_step = g->verbose ? cli_print_step : NULL,

@@ -9,6 +9,7 @@
 #include <tproxy-firewalld/rfc3964.h>
 #include <tproxy-firewalld/store.h>
 
+#include "apply-private.h"
 #include "util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwDirect, tpfw_direct_free)
@@ -331,6 +332,36 @@ static int apply_runtime(const TpfwApplyOptions *opts, const char *owner,
         return 0;
 }
 
+/*
+ * firewalld was not running at the preflight, and the file is written. One that started since
+ * may have read the file before the write: look again (waiting for one that is starting). In
+ * delta mode, apply the file now written as a delta; in full mode leave *ret_fw for the reload.
+ * Returns 1 to go on with reload_and_verify() (which reports not-running when *ret_fw is still
+ * NULL), 0 when the delta was applied, or -errno.
+ */
+static int started_meanwhile(const TpfwApplyOptions *opts, TpfwDirect *doc, const char *owner,
+                             const TpfwRuleset *desired, TpfwFirewalld **ret_fw,
+                             TpfwApplyResult *result, TpfwDiag *diag)
+{
+        TpfwDiag ignored = TPFW_DIAG_INIT;
+        g_autoptr(TpfwRuleset) now = NULL;
+        TpfwApplyInput in = {.path = result->path, .owner = owner, .desired = desired, .doc = doc};
+
+        (void)preflight(opts, ret_fw, &ignored);
+        tpfw_diag_clear(&ignored);
+        if (!*ret_fw)
+                return 1; /* reload_and_verify() reports not-running */
+        if (opts->reload_mode == TPFW_RELOAD_MODE_FULL)
+                return 1;
+        now = tpfw_apply_doc_ruleset(doc);
+        if (!now)
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        in.data = tpfw_direct_data(doc, &in.len);
+        in.exists = true;
+        in.before = now;
+        return tpfw_apply_delta(opts, *ret_fw, &in, result, diag);
+}
+
 static TpfwRfc3964Request rfc3964_request(const TpfwApplyOptions *opts, const char *dir,
                                           const char *owner, const TpfwRuleset *desired)
 {
@@ -378,6 +409,22 @@ static int rfc3964_finish(const TpfwApplyOptions *opts, const TpfwRfc3964Request
         return r;
 }
 
+/* The delta apply, then the reload that an RFC3964_IPv4 change over D-Bus still needs. */
+static int apply_delta(const TpfwApplyOptions *opts, const TpfwRfc3964Request *rfc,
+                       TpfwFirewalld *fw, const TpfwApplyInput *in, TpfwApplyResult *result,
+                       TpfwDiag *diag)
+{
+        int r = tpfw_apply_delta(opts, fw, in, result, diag);
+
+        if (r < 0 || result->reload != TPFW_RELOAD_DONE)
+                return rfc3964_finish(opts, rfc, fw, in->owner, in->desired, r, result, diag);
+        result->reload = TPFW_RELOAD_SKIPPED;
+        r = rfc3964_finish(opts, rfc, fw, in->owner, in->desired, 0, result, diag);
+        if (r == 0)
+                result->reload = TPFW_RELOAD_DONE;
+        return r;
+}
+
 int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *diag)
 {
         TpfwRfc3964Request rfc;
@@ -388,6 +435,7 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         g_autofree char *old_data = NULL; /* before doc: doc borrows it, so it is freed after */
         g_autoptr(TpfwDirect) doc = NULL;
         g_autoptr(TpfwFirewalld) fw = NULL;
+        g_autoptr(TpfwRuleset) before = NULL;
         TpfwMergeResult merge = {0};
         size_t old_len = 0, new_len = 0;
         const char *data;
@@ -431,6 +479,12 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         if (r < 0)
                 return r;
 
+        /* the file's entries before the merge: what it removes leaves the runtime too */
+        if (!opts->check && !opts->no_reload && opts->reload_mode == TPFW_RELOAD_MODE_DELTA) {
+                before = tpfw_apply_doc_ruleset(doc);
+                if (!before)
+                        return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        }
         start = g_get_monotonic_time();
         r = tpfw_direct_merge_with_legacy(doc, owner, desired, opts->legacy_reference,
                                           opts->merge_flags, &merge, diag);
@@ -461,6 +515,18 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         r = tpfw_rfc3964_update(&rfc, &result->rfc3964, diag);
         if (r < 0)
                 return r;
+        if (fw && opts->reload_mode == TPFW_RELOAD_MODE_DELTA) {
+                TpfwApplyInput in = {.path = result->path,
+                                     .owner = owner,
+                                     .desired = desired,
+                                     .data = old_data,
+                                     .len = old_len,
+                                     .exists = exists,
+                                     .before = before,
+                                     .doc = doc};
+
+                return apply_delta(opts, &rfc, fw, &in, result, diag);
+        }
         if (!merge.changed)
                 return rfc3964_finish(opts, &rfc, fw, owner, desired,
                                       sync_unchanged(opts, fw, owner, desired, result, diag),
@@ -474,6 +540,11 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
                 return rfc3964_finish(opts, &rfc, fw, owner, desired, r, result, diag);
         if (opts->no_reload)
                 return 0;
+        if (!fw) {
+                r = started_meanwhile(opts, doc, owner, desired, &fw, result, diag);
+                if (r <= 0)
+                        return rfc3964_finish(opts, &rfc, fw, owner, desired, r, result, diag);
+        }
         r = reload_and_verify(opts, fw, result->path, owner, desired, exists, old_data, old_len,
                               result, diag);
         return rfc3964_finish(opts, &rfc, fw, owner, desired, r, result, diag);

@@ -109,6 +109,8 @@ int tpfw_fault(const char *point)
         }
         if (fault_matches(getenv("TPFW_FAULT_CRASH"), point, hits))
                 raise(SIGKILL);
+        if (fault_matches(getenv("TPFW_FAULT_STOP"), point, hits))
+                raise(SIGSTOP); /* the test acts, then SIGCONTs */
         if (fault_matches(getenv("TPFW_FAULT_FAIL"), point, hits))
                 return -EIO;
         return 0;

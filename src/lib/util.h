@@ -33,8 +33,9 @@ static inline void tpfw_strv_freep(char ***p)
 /*
  * Fault points for tests (issue: fault injection). Compiled out of normal builds; in builds with
  * -DTPFW_FAULT_INJECTION, TPFW_FAULT_FAIL=<point> makes tpfw_fault() return -EIO and
- * TPFW_FAULT_CRASH=<point> kills the process with SIGKILL at that point. Both take a
- * comma-separated list; "<point>@N" fires at the Nth hit of that point only.
+ * TPFW_FAULT_CRASH=<point> kills the process with SIGKILL at that point; TPFW_FAULT_STOP=<point>
+ * stops it (SIGSTOP) there until the test sends SIGCONT. All take a comma-separated list;
+ * "<point>@N" fires at the Nth hit of that point only.
  */
 #ifdef TPFW_FAULT_INJECTION
 int tpfw_fault(const char *point);

@@ -192,10 +192,10 @@ class AnsibleModuleTest(unittest.TestCase):
         self.assertTrue(self.runtime_tagged("rt"))
         self.play(state="absent", **args)
         self.assertFalse(self.runtime_tagged("rt"))
-        if "--reload-mode" in subprocess.run([CLI, "install", "--help"], capture_output=True,
-                                             text=True).stdout:
-            res = self.play("--check", reload_mode="full")
-            self.assertEqual(res["cmd"][res["cmd"].index("--reload-mode") + 1], "full")
+        for mode in ("full", "delta"):
+            res = self.play("--check", reload_mode=mode)
+            self.assertEqual(res["cmd"][res["cmd"].index("--reload-mode") + 1], mode)
+            self.assertEqual(res["rc"], 0, res)
 
     def test_failure_is_reported_as_failed_task(self):
         # an invalid owner name: the module fails with the tool's own line, nothing is written

@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""Fault injection at every step of install and uninstall against a real firewalld (issue 7.1).
+"""Fault injection at every step of install and uninstall against a real firewalld (issue 7.1),
+with --reload-mode full (write, reload, roll back by reload); the default no-reload apply has its
+own fault cases in test_noreload.py.
 
 build/tproxy-firewalld-fault has the fault points compiled in: TPFW_FAULT_FAIL=<spec> makes a
 point return -EIO, TPFW_FAULT_CRASH=<spec> SIGKILLs the process there; <spec> is a
@@ -124,13 +126,13 @@ class FaultBase(unittest.TestCase):
             # no direct.xml at all before: the rollback removes the file instead of rewriting it
             cls.versions = {OLD: None,
                             NEW: cls.offline(None, ["install", "--from-iptables-restore", KUMA])}
-            cls.args = ["install", "--from-iptables-restore", KUMA]
+            cls.args = ["install", "--from-iptables-restore", KUMA, "--reload-mode", "full"]
         elif cls.OP == "install":
             cls.versions = {OLD: ORIGINAL, NEW: installed}
-            cls.args = ["install", "--from-iptables-restore", KUMA]
+            cls.args = ["install", "--from-iptables-restore", KUMA, "--reload-mode", "full"]
         else:
             cls.versions = {OLD: installed, NEW: cls.offline(installed, ["uninstall"])}
-            cls.args = ["uninstall"]
+            cls.args = ["uninstall", "--reload-mode", "full"]
         assert cls.versions[OLD] != cls.versions[NEW]
         old = cls.versions[OLD]
         cls.sb = FirewalldSandbox.for_class(cls, direct_xml=old.decode() if old else None)

@@ -77,10 +77,11 @@ options:
     description:
       - How a change reaches a running firewalld (C(--reload-mode)). C(delta) applies the
         owner's changes through firewalld's runtime direct API without a reload; C(full)
-        writes the file and reloads firewalld.
-      - The option is passed only when set, and needs a tool that has C(--reload-mode)
-        (tproxy-firewalld 0.2.0 always writes the file and reloads); when not set, the
-        tool's default applies.
+        writes the file and reloads firewalld, which wipes every runtime-only change of
+        others (ports, rich rules, direct rules opened without C(--permanent)) and drops new
+        connections while firewalld rebuilds.
+      - When not set, the tool's default applies (C(delta)); the option is passed only when
+        set.
     type: str
     choices: [delta, full]
   runtime_only:
