@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* direct.xml: validation against the RelaxNG schema in schemas/ (no network, no DTD). */
+/* direct.xml: validation against the RelaxNG schema in schemas/, streamed (no tree of the file). */
 #include <string.h>
 
-#include "direct-private.h"
+#include "direct-read.h"
 #include "util.h"
 #include "xml-util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNG, xmlRelaxNGFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGValidCtxt, xmlRelaxNGFreeValidCtxt)
 
 typedef struct SchemaCapture {
         char *message;
@@ -25,6 +24,11 @@ static void schema_error(void *userdata, xmlErrorPtr error)
         /* one line: libxml2 appends details such as "Bytes: 0xE9 ..." on the next */
         cap->message[strcspn(cap->message, "\n")] = '\0';
         cap->line = error->line > 0 ? (unsigned)error->line : 0;
+}
+
+static void reader_error(void *userdata, xmlErrorPtr error)
+{
+        schema_error(userdata, error);
 }
 
 /* Reads an XML file with the same safe options as direct.xml, errors captured. */
@@ -57,10 +61,10 @@ int tpfw_direct_validate_schema(const char *schema_path, const char *data, size_
 {
         g_autofree char *schema_data = NULL;
         g_autoptr(xmlDoc) schema_doc = NULL;
-        g_autoptr(xmlDoc) doc = NULL;
         g_autoptr(xmlRelaxNGParserCtxt) pctxt = NULL;
         g_autoptr(xmlRelaxNG) schema = NULL;
-        g_autoptr(xmlRelaxNGValidCtxt) vctxt = NULL;
+        g_autoptr(xmlTextReader) reader = NULL;
+        int ret;
         g_autoptr(GError) error = NULL;
         SchemaCapture cap = {0};
         gsize schema_len = 0;
@@ -94,19 +98,26 @@ int tpfw_direct_validate_schema(const char *schema_path, const char *data, size_
                 r = tpfw_diag_set(diag, EINVAL, NULL, 1, "Not a valid file: no element found");
                 goto out;
         }
-        doc = read_safely("direct.xml", data, len, &cap);
-        if (!doc) {
-                r = tpfw_diag_set(diag, EINVAL, NULL, cap.line, "Not a valid file: %s",
-                                  cap.message ? cap.message : "not well-formed");
-                goto out;
-        }
-        vctxt = xmlRelaxNGNewValidCtxt(schema);
-        if (!vctxt) {
+        /* xmlTextReader validates while it streams: memory stays small for any file size */
+        reader = xmlReaderForMemory(data, (int)len, "direct.xml", NULL, DIRECT_XML_OPTIONS);
+        if (!reader) {
                 r = tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
                 goto out;
         }
-        xmlRelaxNGSetValidStructuredErrors(vctxt, schema_error, &cap);
-        if (xmlRelaxNGValidateDoc(vctxt, doc) != 0)
+        xmlTextReaderSetStructuredErrorHandler(reader, reader_error, &cap);
+        if (xmlTextReaderRelaxNGSetSchema(reader, schema) != 0) {
+                r = tpfw_diag_set(diag, EINVAL, schema_path, 0, "invalid schema");
+                goto out;
+        }
+        while ((ret = xmlTextReaderRead(reader)) == 1) {
+                if (xmlTextReaderNodeType(reader) == XML_READER_TYPE_DOCUMENT_TYPE) {
+                        r = tpfw_diag_set(diag, EINVAL, NULL, 0,
+                                          "Not a valid file: DOCTYPE declarations are not "
+                                          "supported");
+                        goto out;
+                }
+        }
+        if (ret < 0 || cap.message || xmlTextReaderIsValid(reader) != 1)
                 r = tpfw_diag_set(diag, EINVAL, NULL, cap.line, "schema: %s",
                                   cap.message ? cap.message : "does not validate");
 out:

@@ -629,11 +629,11 @@ static void test_new_and_selfclosing(void **state)
         g_autoptr(TpfwDirect) s = parse_ok("s.xml", selfclosing, sizeof(selfclosing) - 1);
         merge_ok(s, "kuma", rs, 0, &res);
         assert_true(g_str_has_prefix(tpfw_direct_data(s, &len),
-                                     "<?xml version=\"1.0\"?>\n<!-- x -->\n<direct>\n  <chain "));
+                                     "<?xml version=\"1.0\"?>\n<!-- x -->\n<direct ><chain "));
         assert_true(g_str_has_suffix(tpfw_direct_data(s, &len), "</rule>\n</direct>\n"));
+        /* uninstall gives the self-closing root back, byte for byte */
         merge_ok(s, "kuma", NULL, 0, &res);
-        assert_string_equal(tpfw_direct_data(s, &len),
-                            "<?xml version=\"1.0\"?>\n<!-- x -->\n<direct>\n</direct>\n");
+        assert_string_equal(tpfw_direct_data(s, &len), selfclosing);
 
         /* an empty ruleset formats as firewalld's empty file */
         {
