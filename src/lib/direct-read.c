@@ -4,6 +4,7 @@
 
 #include <libxml/parserInternals.h>
 
+#include "direct-decl.h"
 #include "direct-read.h"
 
 typedef struct Reader {
@@ -18,7 +19,6 @@ typedef struct Reader {
         int error;      /* set by a callback: the read stops with it, diag already set */
         bool doctype;   /* a DOCTYPE was seen (refused) */
         unsigned depth; /* open elements */
-        bool ascii_only; /* declared with a name expat hands to Python's single-byte decoder */
         /* the element child of the root being read */
         DirectReadElement el;
         char *attrs[4]; /* ipv, table, chain, priority */
@@ -27,6 +27,8 @@ typedef struct Reader {
         /* the first libxml2 error */
         char *message;
         unsigned message_line;
+        DirectDecl decl; /* the XML declaration, read as expat reads it */
+        bool stopped;    /* libxml2 returned an error from a chunk */
 } Reader;
 
 static int reader_fail(Reader *r, int error, unsigned line, const char *fmt, ...)
@@ -57,8 +59,13 @@ static unsigned reader_line(const Reader *r)
 static size_t reader_offset(const Reader *r)
 {
         const xmlParserInput *in = r->ctxt->input;
+        size_t off = (size_t)in->consumed + (size_t)(in->cur - in->base);
 
-        return (size_t)in->consumed + (size_t)(in->cur - in->base);
+        /* past the declaration, libxml2's bytes differ from the file's by the version value */
+        if (r->decl.version_end && off >= r->decl.version_start + r->decl.version_shown_len)
+                off = off - r->decl.version_shown_len +
+                      (r->decl.version_end - r->decl.version_start);
+        return off;
 }
 
 static void capture_error(void *userdata, xmlErrorPtr error)
@@ -67,36 +74,13 @@ static void capture_error(void *userdata, xmlErrorPtr error)
 
         if (!r || !error || error->level < XML_ERR_ERROR || r->message)
                 return;
+        /* firewalld's expat reads without namespaces: a colon in a PI name is no error there */
+        if (error->domain == XML_FROM_NAMESPACE)
+                return;
         r->message = g_strstrip(g_strdup(error->message ? error->message : "parse error"));
         /* one line: libxml2 appends details such as "Bytes: 0xE9 ..." on the next */
         r->message[strcspn(r->message, "\n")] = '\0';
         r->message_line = error->line > 0 ? (unsigned)error->line : 0;
-}
-
-/* ---- encodings, as expat (with Python's handler for names it does not know) reads them ---- */
-
-typedef enum Detected { DETECT_ONE_BYTE, DETECT_UTF16LE, DETECT_UTF16BE } Detected;
-
-static Detected detect_encoding(const char *data, size_t len)
-{
-        const unsigned char *u = (const unsigned char *)data;
-
-        if (len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == '<' && u[1] == 0)))
-                return DETECT_UTF16LE;
-        if (len >= 2 && ((u[0] == 0xFE && u[1] == 0xFF) || (u[0] == 0 && u[1] == '<')))
-                return DETECT_UTF16BE;
-        return DETECT_ONE_BYTE;
-}
-
-/* A declared name as Python's codec registry normalises it. */
-static char *normalise_encoding(const char *name)
-{
-        char *n = g_ascii_strdown(name, -1);
-
-        for (char *p = n; *p; p++)
-                if (*p == '-')
-                        *p = '_';
-        return n;
 }
 
 static bool name_in(const char *name, const char *const *list)
@@ -107,89 +91,25 @@ static bool name_in(const char *name, const char *const *list)
         return false;
 }
 
-/*
- * Decides a declared encoding the way expat does: its own names (UTF-8, UTF-16, UTF-16LE,
- * UTF-16BE, ISO-8859-1, US-ASCII, any case) must agree with the byte width it detected; other
- * names go to Python's single-byte decoder, which reads the aliases of UTF-8 and ASCII as ASCII
- * only and the aliases of Latin-1 as Latin-1. Other encodings are refused on purpose.
- */
-static void check_encoding(Reader *r, const char *declared)
-{
-        static const char *const ascii_aliases[] = {
-                "utf8",    "utf_8",      "u8",       "utf",          "utf8_ucs2",
-                "utf8_ucs4", "cp65001",  "ascii",    "us_ascii",     "646",
-                "us",      "iso646_us",  "cp367",    "ibm367",       "csascii",
-                "ansi_x3.4_1968", "ansi_x3_4_1968", "ansi_x3.4_1986", "iso_646.irv_1991",
-                "iso_ir_6", NULL};
-        static const char *const latin1_aliases[] = {
-                "latin_1", "latin1",  "latin",   "l1",     "iso8859_1",  "iso_8859_1",
-                "8859",    "cp819",   "iso8859", "ibm819", "csisolatin1", "iso_8859_1_1987",
-                "iso_ir_100", NULL};
-        Detected det = detect_encoding(r->data, r->len);
-        g_autofree char *n = NULL;
-
-        if (!declared)
-                return;
-        n = normalise_encoding(declared);
-        if (strcmp(n, "utf_16") == 0 || strcmp(n, "utf_16le") == 0 ||
-            strcmp(n, "utf_16be") == 0) {
-                bool ok = det != DETECT_ONE_BYTE && (strcmp(n, "utf_16") == 0 ||
-                                                     (det == DETECT_UTF16LE) ==
-                                                             (strcmp(n, "utf_16le") == 0));
-                if (!ok)
-                        reader_fail(r, EINVAL, reader_line(r),
-                                    "Not a valid file: encoding specified in XML declaration is "
-                                    "incorrect");
-                return;
-        }
-        if (det != DETECT_ONE_BYTE) {
-                reader_fail(r, EINVAL, reader_line(r),
-                            "Not a valid file: encoding specified in XML declaration is incorrect");
-                return;
-        }
-        if (g_ascii_strcasecmp(declared, "utf-8") == 0 ||
-            g_ascii_strcasecmp(declared, "iso-8859-1") == 0)
-                return;
-        if (g_ascii_strcasecmp(declared, "us-ascii") == 0) {
-                r->ascii_only = true;
-                return;
-        }
-        if (name_in(n, ascii_aliases)) {
-                r->ascii_only = true;
-                return;
-        }
-        if (name_in(n, latin1_aliases))
-                return;
-        reader_fail(r, EINVAL, reader_line(r),
-                    "encoding \"%s\" is not supported (use UTF-8; firewalld writes UTF-8)",
-                    declared);
-}
-
+/* The layout is decided before the first element: only UTF-8 (or ASCII) bytes are edited. */
 static void on_start_document(void *userdata)
 {
         xmlParserCtxtPtr ctxt = userdata;
         Reader *r = ctxt->_private;
-        const char *declared = (const char *)ctxt->encoding;
 
         xmlSAX2StartDocument(userdata);
-        check_encoding(r, declared);
-        if (r->error)
-                return;
-        if (r->ascii_only)
-                for (size_t i = 0; i < r->len; i++)
-                        if ((unsigned char)r->data[i] >= 0x80) {
-                                reader_fail(r, EINVAL, 1,
-                                            "Not a valid file: not well-formed (invalid token): "
-                                            "encoding \"%s\" allows ASCII only",
-                                            declared);
-                                return;
-                        }
-        if (detect_encoding(r->data, r->len) != DETECT_ONE_BYTE) {
-                r->layout->not_editable_reason = g_strdup("it is encoded in UTF-16");
-        } else if (declared && g_ascii_strcasecmp(declared, "utf-8") != 0 && !r->ascii_only) {
-                r->layout->not_editable_reason = g_strdup_printf("it is encoded in %s", declared);
-        } else {
+        switch (r->decl.charset) {
+        case DIRECT_CHARSET_UTF8:
+        case DIRECT_CHARSET_ASCII:
                 r->layout->editable = true;
+                break;
+        case DIRECT_CHARSET_LATIN1:
+                r->layout->not_editable_reason =
+                        g_strdup_printf("it is encoded in %s", r->decl.encoding);
+                break;
+        default:
+                r->layout->not_editable_reason = g_strdup("it is encoded in UTF-16");
+                break;
         }
 }
 
@@ -272,7 +192,8 @@ static int start_child(Reader *r, const char *name, const xmlChar **atts)
         if (strcmp(name, "direct") == 0) {
                 if (atts && atts[0])
                         return reader_fail(r, EINVAL, reader_line(r),
-                                           "direct: Unexpected attribute %s", (const char *)atts[0]);
+                                           "direct: Unexpected attribute %s",
+                                           (const char *)atts[0]);
                 return reader_fail(r, EINVAL, reader_line(r), "More than one direct tag.");
         }
         for (k = 0; element_names[k] && strcmp(element_names[k], name) != 0; k++)
@@ -398,7 +319,8 @@ static void on_characters(void *userdata, const xmlChar *ch, int len)
                 return;
         at = r->text->len;
         g_string_append_len(r->text, (const char *)ch, len);
-        for (char *p = r->text->str + at; (p = memchr(p, '\n', r->text->len - (size_t)(p - r->text->str)));)
+        for (char *p = r->text->str + at;
+             (p = memchr(p, '\n', r->text->len - (size_t)(p - r->text->str)));)
                 *p++ = ' ';
 }
 
@@ -432,19 +354,41 @@ static void reader_handler(xmlSAXHandler *sax)
         sax->serror = NULL; /* SAX1 handlers report through the thread's structured handler */
 }
 
-/* Feeds data to a push parser in pieces, so libxml2 never holds a copy of a large file. */
-static void reader_run(Reader *r)
+/* ---- running the parser ---- */
+
+/* A callback failed, or libxml2 gave up on the file. */
+static bool reader_stopped(const Reader *r)
+{
+        return r->stopped || r->error || r->ctxt->disableSAX != 0;
+}
+
+/* Hands data[from, to) to the parser in pieces, so libxml2 never holds a copy of a large file. */
+static void reader_feed(Reader *r, size_t from, size_t to)
 {
         const size_t piece = 256 * 1024;
-        size_t pos = 4 < r->len ? 4 : r->len;
 
-        for (; pos < r->len && !r->error && r->ctxt->disableSAX == 0; pos += piece) {
-                size_t n = r->len - pos < piece ? r->len - pos : piece;
+        for (size_t pos = from; pos < to && !reader_stopped(r); pos += piece) {
+                size_t n = to - pos < piece ? to - pos : piece;
 
                 if (xmlParseChunk(r->ctxt, r->data + pos, (int)n, 0) != 0)
-                        break;
+                        r->stopped = true;
         }
-        if (!r->error && r->ctxt->disableSAX == 0)
+}
+
+/* Feeds the file (its first four bytes went in with the context) and ends the parse. */
+static void reader_run(Reader *r)
+{
+        size_t pos = 4 < r->len ? 4 : r->len;
+
+        if (r->decl.version_end) {
+                reader_feed(r, pos, r->decl.version_start);
+                if (!reader_stopped(r) && xmlParseChunk(r->ctxt, r->decl.version_shown,
+                                                        (int)r->decl.version_shown_len, 0) != 0)
+                        r->stopped = true;
+                pos = r->decl.version_end;
+        }
+        reader_feed(r, pos, r->len);
+        if (!reader_stopped(r))
                 xmlParseChunk(r->ctxt, NULL, 0, 1);
 }
 
@@ -454,23 +398,41 @@ int direct_read(const char *name, const char *data, size_t len, DirectReadElemen
         xmlStructuredErrorFunc saved_handler;
         void *saved_context;
         xmlSAXHandler sax;
-        Reader r = {.name = name, .data = data, .len = len, .fn = fn, .userdata = userdata,
-                    .diag = diag, .layout = ret_layout};
+        Reader r = {.name = name,
+                    .data = data,
+                    .len = len,
+                    .fn = fn,
+                    .userdata = userdata,
+                    .diag = diag,
+                    .layout = ret_layout};
+        g_autofree char *message = NULL;
+        unsigned line;
         int ret = 0;
 
         *ret_layout = (DirectReadLayout){0};
         if (len == 0)
                 return tpfw_diag_set(diag, EINVAL, name, 1, "Not a valid file: no element found");
+        if (direct_decl_read(data, len, &r.decl, &message, &line) < 0)
+                return tpfw_diag_set(diag, EINVAL, name, line, "%s", message);
         reader_handler(&sax);
         r.text = g_string_sized_new(256);
         /* the first four bytes tell libxml2 the encoding family, as they tell expat */
         r.ctxt = xmlCreatePushParserCtxt(&sax, NULL, data, len < 4 ? (int)len : 4, name);
         if (!r.ctxt) {
                 g_string_free(r.text, TRUE);
+                direct_decl_clear(&r.decl);
                 return tpfw_diag_set(diag, ENOMEM, name, 0, "out of memory");
         }
         r.ctxt->_private = &r;
-        xmlCtxtUseOptions(r.ctxt, DIRECT_XML_OPTIONS);
+        /* the encoding is the one direct_decl_read() decided, not libxml2's reading of the name */
+        xmlCtxtUseOptions(r.ctxt, DIRECT_XML_OPTIONS | XML_PARSE_IGNORE_ENC);
+        if (r.decl.charset == DIRECT_CHARSET_LATIN1)
+                xmlSwitchEncoding(r.ctxt, XML_CHAR_ENCODING_8859_1);
+        /* expat takes "<" and a zero byte for UTF-16; libxml2 needs "<?" for that */
+        else if (r.decl.charset == DIRECT_CHARSET_UTF16LE && !r.decl.bom)
+                xmlSwitchEncoding(r.ctxt, XML_CHAR_ENCODING_UTF16LE);
+        else if (r.decl.charset == DIRECT_CHARSET_UTF16BE && !r.decl.bom)
+                xmlSwitchEncoding(r.ctxt, XML_CHAR_ENCODING_UTF16BE);
         saved_handler = xmlStructuredError;
         saved_context = xmlStructuredErrorContext;
         xmlSetStructuredErrorFunc(&r, capture_error);
@@ -493,6 +455,7 @@ int direct_read(const char *name, const char *data, size_t len, DirectReadElemen
         for (size_t i = 0; i < G_N_ELEMENTS(r.attrs); i++)
                 g_free(r.attrs[i]);
         g_free(r.message);
+        direct_decl_clear(&r.decl);
         if (ret < 0)
                 direct_read_layout_clear(ret_layout);
         return ret;

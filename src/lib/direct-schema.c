@@ -2,6 +2,7 @@
 /* direct.xml: validation against the RelaxNG schema in schemas/, streamed (no tree of the file). */
 #include <string.h>
 
+#include "direct-decl.h"
 #include "direct-read.h"
 #include "util.h"
 #include "xml-util.h"
@@ -28,6 +29,9 @@ static void schema_error(void *userdata, xmlErrorPtr error)
 
 static void reader_error(void *userdata, xmlErrorPtr error)
 {
+        /* as in direct_read(): firewalld's expat reads without namespaces */
+        if (error && error->domain == XML_FROM_NAMESPACE)
+                return;
         schema_error(userdata, error);
 }
 
@@ -56,6 +60,59 @@ static xmlDocPtr read_safely(const char *name, const char *data, size_t len, Sch
         return doc;
 }
 
+/* The file as the reader shows it to libxml2: the XML declaration's version read as "1.0"
+ * (direct-decl.c says why). */
+typedef struct SchemaInput {
+        const char *data;
+        size_t len, pos; /* pos counts the bytes handed out, in the shown stream */
+        const DirectDecl *decl;
+} SchemaInput;
+
+static int schema_input_read(void *userdata, char *buf, int n)
+{
+        SchemaInput *in = userdata;
+        const DirectDecl *decl = in->decl;
+        size_t done = 0, shown_end = decl->version_start + decl->version_shown_len;
+
+        while (done < (size_t)n) {
+                const char *src;
+                size_t avail;
+
+                if (!decl->version_end || in->pos < decl->version_start) {
+                        size_t stop = decl->version_end ? decl->version_start : in->len;
+                        src = in->data + in->pos;
+                        avail = stop - in->pos;
+                } else if (in->pos < shown_end) {
+                        src = decl->version_shown + (in->pos - decl->version_start);
+                        avail = shown_end - in->pos;
+                } else {
+                        size_t file_pos = in->pos - shown_end + decl->version_end;
+                        src = in->data + file_pos;
+                        avail = in->len - file_pos;
+                }
+                if (avail == 0)
+                        break;
+                if (avail > (size_t)n - done)
+                        avail = (size_t)n - done;
+                memcpy(buf + done, src, avail);
+                done += avail;
+                in->pos += avail;
+        }
+        return (int)done;
+}
+
+/* The encoding libxml2 is told, as direct_read() tells it (NULL: libxml2's own detection). */
+static const char *schema_encoding(const DirectDecl *decl)
+{
+        if (decl->charset == DIRECT_CHARSET_LATIN1)
+                return "ISO-8859-1";
+        if (decl->charset == DIRECT_CHARSET_UTF16LE && !decl->bom)
+                return "UTF-16LE";
+        if (decl->charset == DIRECT_CHARSET_UTF16BE && !decl->bom)
+                return "UTF-16BE";
+        return NULL;
+}
+
 int tpfw_direct_validate_schema(const char *schema_path, const char *data, size_t len,
                                 TpfwDiag *diag)
 {
@@ -67,6 +124,10 @@ int tpfw_direct_validate_schema(const char *schema_path, const char *data, size_
         int ret;
         g_autoptr(GError) error = NULL;
         SchemaCapture cap = {0};
+        DirectDecl decl = {0};
+        SchemaInput input;
+        g_autofree char *message = NULL;
+        unsigned line;
         gsize schema_len = 0;
         int r = 0;
 
@@ -98,8 +159,14 @@ int tpfw_direct_validate_schema(const char *schema_path, const char *data, size_
                 r = tpfw_diag_set(diag, EINVAL, NULL, 1, "Not a valid file: no element found");
                 goto out;
         }
+        if (direct_decl_read(data, len, &decl, &message, &line) < 0) {
+                r = tpfw_diag_set(diag, EINVAL, NULL, line, "%s", message);
+                goto out;
+        }
+        input = (SchemaInput){.data = data, .len = len, .decl = &decl};
         /* xmlTextReader validates while it streams: memory stays small for any file size */
-        reader = xmlReaderForMemory(data, (int)len, "direct.xml", NULL, DIRECT_XML_OPTIONS);
+        reader = xmlReaderForIO(schema_input_read, NULL, &input, "direct.xml",
+                                schema_encoding(&decl), DIRECT_XML_OPTIONS | XML_PARSE_IGNORE_ENC);
         if (!reader) {
                 r = tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
                 goto out;
@@ -122,5 +189,6 @@ int tpfw_direct_validate_schema(const char *schema_path, const char *data, size_
                                   cap.message ? cap.message : "does not validate");
 out:
         g_free(cap.message);
+        direct_decl_clear(&decl);
         return r;
 }

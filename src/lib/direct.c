@@ -133,8 +133,8 @@ static bool is_chain_command(const char *a)
         return str_in(a + 2, cmds);
 }
 
-void direct_argv_refs(TpfwEntryKind kind, const char *table, const char *chain,
-                      char *const *argv, DirectRefFn fn, void *userdata)
+void direct_argv_refs(TpfwEntryKind kind, const char *table, const char *chain, char *const *argv,
+                      DirectRefFn fn, void *userdata)
 {
         if (kind == TPFW_ENTRY_CHAIN || kind == TPFW_ENTRY_RULE)
                 fn(table, chain, userdata);
@@ -210,10 +210,10 @@ bool direct_argv_is_kuma_legacy(const char *chain, const char *const *argv)
 
 typedef struct Builder {
         TpfwDirect *d;
-        GArray *entries;  /* TpfwEntry */
-        GArray *info;     /* DirectEntryInfo */
-        GArray *elements; /* DirectElement */
-        GArray *refs;     /* const char * pairs */
+        GArray *entries;   /* TpfwEntry */
+        GArray *info;      /* DirectEntryInfo */
+        GArray *elements;  /* DirectElement */
+        GArray *refs;      /* const char * pairs */
         const char *table; /* the entry being noted: its own table */
         bool skip_first;   /* a rule's own chain comes first; it is implied by the entry */
 } Builder;
@@ -283,6 +283,19 @@ static int split_text(const TpfwDirect *d, const char *text, unsigned line, char
         return r;
 }
 
+/* An attribute value for a one-line message: control characters escaped. */
+static char *shown(const char *s)
+{
+        GString *out = g_string_new(NULL);
+
+        for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
+                if (*p < 0x20 || *p == 0x7F)
+                        g_string_append_printf(out, "\\x%02x", *p);
+                else
+                        g_string_append_c(out, (char)*p);
+        return g_string_free(out, FALSE);
+}
+
 /*
  * firewalld's checks of one element, in its order (direct_ContentHandler): a rule's ipv at its
  * start tag, its priority and text at its end; a passthrough's ipv only when it has text.
@@ -291,31 +304,33 @@ static int split_text(const TpfwDirect *d, const char *text, unsigned line, char
 static int check_element(const TpfwDirect *d, const DirectReadElement *el, TpfwEntry *e,
                          TpfwDiag *diag)
 {
+        g_autofree char *ipv = shown(el->ipv), *table = shown(el->table);
+        g_autofree char *priority = shown(el->priority);
         unsigned line = el->line;
         int r, pr;
 
         *e = (TpfwEntry){.kind = el->kind, .line = line};
-        if (!direct_ipv_valid(el->ipv) &&
-            (el->kind != TPFW_ENTRY_PASSTHROUGH || el->text_len > 0))
-                return tpfw_diag_set(diag, EINVAL, d->name, line, "invalid ipv '%s'", el->ipv);
+        if (!direct_ipv_valid(el->ipv) && (el->kind != TPFW_ENTRY_PASSTHROUGH || el->text_len > 0))
+                return tpfw_diag_set(diag, EINVAL, d->name, line, "invalid ipv '%s'", ipv);
         if (el->kind == TPFW_ENTRY_CHAIN) {
                 if (!direct_table_valid(el->ipv, el->table))
                         return tpfw_diag_set(diag, EINVAL, d->name, line,
-                                             "invalid table '%s' for %s", el->table, el->ipv);
+                                             "invalid table '%s' for %s", table, ipv);
                 return 1;
         }
         if (el->text_len == 0)
-                return 0; /* firewalld ignores an entry without text, priority and table unchecked */
+                return 0; /* firewalld ignores an entry without text, priority and table unchecked
+                           */
         if (el->kind == TPFW_ENTRY_RULE) {
                 pr = direct_parse_priority(el->priority, &e->priority);
                 if (pr == -ERANGE)
                         return tpfw_diag_set(diag, EINVAL, d->name, line,
                                              "priority '%s' is outside the 32-bit range "
                                              "firewalld's D-Bus interface carries (not supported)",
-                                             el->priority);
+                                             priority);
                 if (pr < 0)
-                        return tpfw_diag_set(diag, EINVAL, d->name, line,
-                                             "invalid priority '%s'", el->priority);
+                        return tpfw_diag_set(diag, EINVAL, d->name, line, "invalid priority '%s'",
+                                             priority);
         }
         r = split_text(d, el->text, line, &e->argv, diag);
         if (r < 0)
@@ -323,7 +338,7 @@ static int check_element(const TpfwDirect *d, const DirectReadElement *el, TpfwE
         if (el->kind == TPFW_ENTRY_RULE && !direct_table_valid(el->ipv, el->table)) {
                 tpfw_strv_free(g_steal_pointer(&e->argv));
                 return tpfw_diag_set(diag, EINVAL, d->name, line, "invalid table '%s' for %s",
-                                     el->table, el->ipv);
+                                     table, ipv);
         }
         return 1;
 }
