@@ -315,7 +315,7 @@ static int collect_owner(const TpfwDirect *d, const OwnerView *v, const char *ow
 }
 
 static int direct_collect_owner(const TpfwDirect *d, const char *owner, const TpfwRuleset *desired,
-                              TpfwRuleset **ret, GArray **ret_elements)
+                                TpfwRuleset **ret, GArray **ret_elements)
 {
         OwnerView v = {0};
         g_autofree bool *mine = g_new0(bool, d->n_elements + 1);

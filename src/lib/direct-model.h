@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* direct.xml model: the entries of a document, where they sit in the bytes, what the merge needs. */
+/* direct.xml model: the entries of a document, where they sit in the bytes, what the merge needs.
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -70,8 +71,8 @@ char **direct_entry_argv_dup(const TpfwDirect *d, size_t i);
 /* The chains a rule or passthrough argv references: -j/-g targets (and -A/-I/-N... for
  * passthroughs, whose table comes from -t). Calls fn(table, chain, userdata) for each. */
 typedef void (*DirectRefFn)(const char *table, const char *chain, void *userdata);
-void direct_argv_refs(TpfwEntryKind kind, const char *table, const char *chain,
-                      char *const *argv, DirectRefFn fn, void *userdata);
+void direct_argv_refs(TpfwEntryKind kind, const char *table, const char *chain, char *const *argv,
+                      DirectRefFn fn, void *userdata);
 bool direct_is_target_option(const char *arg);
 
 /* The hash of (ipv, table, chain, argv without its comment match): what makes an unmarked rule a

@@ -22,7 +22,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlTextReader, xmlFreeTextReader)
  * substitution from outside, errors captured (never printed), and XML 1.0 fourth-edition name
  * rules as expat (firewalld's parser) applies them. */
 #define DIRECT_XML_OPTIONS                                                                         \
-        (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES |        \
+        (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES |         \
          XML_PARSE_OLD10)
 
 /* One element child of <direct> as firewalld reads it. Strings are valid during the callback. */

@@ -83,7 +83,7 @@ void direct_append_chain(GString *out, const char *ipv, const char *table, const
 }
 
 void direct_append_rule(GString *out, const char *ipv, const char *table, const char *chain,
-                             int priority, const char *const *argv)
+                        int priority, const char *const *argv)
 {
         g_autofree char *text = tpfw_args_join(argv);
         char prio[16], *p = prio + sizeof(prio);
@@ -146,7 +146,7 @@ size_t direct_append_ruleset(GString *out, const TpfwRuleset *rs)
                 if (!r->argv || !r->argv[0])
                         continue; /* firewalld never writes an empty rule */
                 direct_append_rule(out, tpfw_ipv_name(r->ipv), r->table, r->chain, r->priority,
-                                        (const char *const *)r->argv);
+                                   (const char *const *)r->argv);
                 n++;
         }
         return n;

@@ -401,17 +401,32 @@ static void builder_clear(Builder *b)
                 g_array_free(b->refs, TRUE);
 }
 
+/* An upper bound of the elements in data: each starts with a '<'. */
+static guint max_elements(const char *data, size_t len)
+{
+        size_t n = 1;
+
+        for (const char *p = data, *end = data + len; (p = memchr(p, '<', (size_t)(end - p))); p++)
+                n++;
+        return (guint)n;
+}
+
 /* Reads d->data into d's model (which must be empty). */
 static int direct_load(TpfwDirect *d, TpfwDiag *diag)
 {
         Builder b = {.d = d};
+        guint n;
         int r;
 
         d->strings = g_string_chunk_new(4096);
-        b.entries = g_array_new(FALSE, TRUE, sizeof(TpfwEntry));
-        b.info = g_array_new(FALSE, TRUE, sizeof(DirectEntryInfo));
-        b.elements = g_array_new(FALSE, TRUE, sizeof(DirectElement));
-        b.refs = g_array_new(FALSE, FALSE, sizeof(const char *));
+        /* Sized once for the most elements the file can hold (one '<' each), so that they never
+         * grow by copying; not cleared, so that the pages they reserve but never fill are never
+         * touched and cost no memory. */
+        n = max_elements(d->data, d->len);
+        b.entries = g_array_sized_new(FALSE, FALSE, sizeof(TpfwEntry), n);
+        b.info = g_array_sized_new(FALSE, FALSE, sizeof(DirectEntryInfo), n);
+        b.elements = g_array_sized_new(FALSE, FALSE, sizeof(DirectElement), n);
+        b.refs = g_array_sized_new(FALSE, FALSE, sizeof(const char *), 4 * n);
         /* the layout is known before the first element: the reader decides it at the start */
         r = direct_read(d->name, d->data, d->len, on_element, &b, &d->layout, diag);
         if (r < 0) {
