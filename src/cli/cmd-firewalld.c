@@ -223,7 +223,7 @@ static int status_read_disk(CliGlobal *g, Status *s, TpfwRuleset **ret_disk)
         r = tpfw_store_read(s->path, TPFW_STORE_FOLLOW_SYMLINK, TPFW_DIRECT_MAX_SIZE, &data, &len,
                             &exists, &diag);
         if (r == 0)
-                r = exists ? tpfw_direct_parse(s->path, data, len, &doc, &diag)
+                r = exists ? tpfw_direct_parse_borrowed(s->path, data, len, &doc, &diag)
                            : ((doc = tpfw_direct_new_empty(s->path)), 0);
         if (r == 0)
                 r = tpfw_direct_owner_ruleset(doc, g->owner, ret_disk, &diag);

@@ -54,8 +54,10 @@ static int load(const char *path, bool missing_ok, TpfwDirect **ret, char **ret_
                 cli_errorf("%s: no such file", path);
                 return EXIT_FAIL;
         }
+        /* no second copy of a large file where the caller keeps the bytes anyway */
         if (r == 0)
-                r = tpfw_direct_parse(path, data, len, ret, &diag);
+                r = ret_data ? tpfw_direct_parse_borrowed(path, data, len, ret, &diag)
+                             : tpfw_direct_parse(path, data, len, ret, &diag);
         if (r < 0) {
                 cli_error(&diag, "cannot read the file");
                 tpfw_diag_clear(&diag);

@@ -62,11 +62,13 @@ TpfwLock *tpfw_store_unlock(TpfwLock *lock)
         return NULL;
 }
 
-static bool has_utf16_bom(const char *data, size_t len)
+/* UTF-16 as expat recognises it: a byte order mark, or "<" and a zero byte in either order. */
+static bool is_utf16(const char *data, size_t len)
 {
         const unsigned char *d = (const unsigned char *)data;
 
-        return len >= 2 && ((d[0] == 0xFF && d[1] == 0xFE) || (d[0] == 0xFE && d[1] == 0xFF));
+        return len >= 2 && ((d[0] == 0xFF && d[1] == 0xFE) || (d[0] == 0xFE && d[1] == 0xFF) ||
+                            (d[0] == '<' && d[1] == 0) || (d[0] == 0 && d[1] == '<'));
 }
 
 int tpfw_store_read(const char *path, unsigned flags, size_t max_size, char **ret_data,
@@ -125,9 +127,8 @@ int tpfw_store_read(const char *path, unsigned flags, size_t max_size, char **re
                 len += (size_t)n;
         }
         data[len] = '\0';
-        /* NUL bytes have no place in an XML text file, except as part of a UTF-16 one (which
-         * firewalld accepts when it starts with a byte order mark) */
-        if (!has_utf16_bom(data, len) && memchr(data, '\0', len)) {
+        /* NUL bytes have no place in an XML text file, except as part of a UTF-16 one */
+        if (!is_utf16(data, len) && memchr(data, '\0', len)) {
                 size_t off = (size_t)((char *)memchr(data, '\0', len) - data);
                 unsigned line = 1;
                 for (size_t i = 0; i < off; i++)

@@ -629,11 +629,11 @@ static void test_new_and_selfclosing(void **state)
         g_autoptr(TpfwDirect) s = parse_ok("s.xml", selfclosing, sizeof(selfclosing) - 1);
         merge_ok(s, "kuma", rs, 0, &res);
         assert_true(g_str_has_prefix(tpfw_direct_data(s, &len),
-                                     "<?xml version=\"1.0\"?>\n<!-- x -->\n<direct>\n  <chain "));
+                                     "<?xml version=\"1.0\"?>\n<!-- x -->\n<direct ><chain "));
         assert_true(g_str_has_suffix(tpfw_direct_data(s, &len), "</rule>\n</direct>\n"));
+        /* uninstall gives the self-closing root back, byte for byte */
         merge_ok(s, "kuma", NULL, 0, &res);
-        assert_string_equal(tpfw_direct_data(s, &len),
-                            "<?xml version=\"1.0\"?>\n<!-- x -->\n<direct>\n</direct>\n");
+        assert_string_equal(tpfw_direct_data(s, &len), selfclosing);
 
         /* an empty ruleset formats as firewalld's empty file */
         {
@@ -789,6 +789,32 @@ static int helper(int argc, char **argv)
         TpfwDirect *d = NULL;
         int r;
 
+        if (argc == 2 && strcmp(argv[1], "--verdicts") == 0) {
+                /* one verdict line per file named on stdin (the differential test's oracle) */
+                char path[4096];
+
+                while (fgets(path, sizeof(path), stdin)) {
+                        path[strcspn(path, "\n")] = '\0';
+                        g_clear_pointer(&data, g_free);
+                        if (!g_file_get_contents(path, &data, &len, NULL))
+                                return 2;
+                        r = tpfw_direct_parse(path, data, len, &d, &diag);
+                        if (r < 0) {
+                                g_autofree char *m = tpfw_diag_format(&diag);
+                                for (char *p = m; p && *p; p++)
+                                        if (*p == '\n')
+                                                *p = ' ';
+                                printf("reject %s\n", m);
+                        } else {
+                                printf("accept %s\n",
+                                       tpfw_direct_is_editable(d, NULL) ? "editable" : "-");
+                        }
+                        fflush(stdout);
+                        d = tpfw_direct_free(d);
+                        tpfw_diag_clear(&diag);
+                }
+                return 0;
+        }
         if (argc == 3 && strcmp(argv[1], "--verdict") == 0) {
                 if (!g_file_get_contents(argv[2], &data, &len, NULL))
                         return 2;
