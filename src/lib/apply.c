@@ -425,6 +425,35 @@ static int apply_delta(const TpfwApplyOptions *opts, const TpfwRfc3964Request *r
         return r;
 }
 
+/* Takes the lock on dir, then reads and parses path (an empty document when there is no file). */
+static int lock_and_read(const TpfwApplyOptions *opts, const char *dir, const char *path,
+                         TpfwLock **lock, char **data, size_t *len, bool *exists, TpfwDirect **doc,
+                         TpfwDiag *diag)
+{
+        gint64 start = g_get_monotonic_time();
+        int r;
+
+        r = tpfw_store_lock(dir, opts->lock_timeout_ms > 0 ? opts->lock_timeout_ms : 30000, lock,
+                            diag);
+        step_done(opts, "lock", start, NULL);
+        if (r < 0)
+                return r;
+        start = g_get_monotonic_time();
+        if (!opts->check)
+                tpfw_store_remove_stale(path);
+        r = tpfw_store_read(path, opts->follow_symlink ? TPFW_STORE_FOLLOW_SYMLINK : 0,
+                            TPFW_DIRECT_MAX_SIZE, data, len, exists, diag);
+        if (r < 0)
+                return r;
+        if (*exists)
+                /* no second copy of a large file (rollback and diff need the bytes anyway) */
+                r = tpfw_direct_parse_borrowed(path, *data, *len, doc, diag);
+        else
+                *doc = tpfw_direct_new_empty(path);
+        step_done(opts, "read", start, *exists ? "%zu bytes" : "no file", *len);
+        return r;
+}
+
 int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *diag)
 {
         TpfwRfc3964Request rfc;
@@ -457,25 +486,7 @@ int tpfw_apply(const TpfwApplyOptions *opts, TpfwApplyResult *result, TpfwDiag *
         if (opts->runtime_only)
                 return apply_runtime(opts, owner, desired, result, diag);
 
-        start = g_get_monotonic_time();
-        r = tpfw_store_lock(dir, opts->lock_timeout_ms > 0 ? opts->lock_timeout_ms : 30000, &lock,
-                            diag);
-        step_done(opts, "lock", start, NULL);
-        if (r < 0)
-                return r;
-        start = g_get_monotonic_time();
-        if (!opts->check)
-                tpfw_store_remove_stale(result->path);
-        r = tpfw_store_read(result->path, opts->follow_symlink ? TPFW_STORE_FOLLOW_SYMLINK : 0,
-                            TPFW_DIRECT_MAX_SIZE, &old_data, &old_len, &exists, diag);
-        if (r < 0)
-                return r;
-        if (exists)
-                /* no second copy of a large file (rollback and diff need old_data anyway) */
-                r = tpfw_direct_parse_borrowed(result->path, old_data, old_len, &doc, diag);
-        else
-                doc = tpfw_direct_new_empty(result->path);
-        step_done(opts, "read", start, exists ? "%zu bytes" : "no file", old_len);
+        r = lock_and_read(opts, dir, result->path, &lock, &old_data, &old_len, &exists, &doc, diag);
         if (r < 0)
                 return r;
 
