@@ -569,36 +569,47 @@ static int round_once(Delta *d, const TpfwApplyInput *in, const TpfwRuleset *aft
         return ROUND_DONE;
 }
 
-/* Reads and merges the file again for a new round. */
+/*
+ * Reads and merges the file again for a new round. On failure *in and what it points to stay
+ * those of the last round, which the rollback puts back.
+ */
 static int reload_input(Delta *d, TpfwApplyInput *in, char **data, TpfwDirect **doc,
                         TpfwRuleset **before, TpfwDiag *diag)
 {
         TpfwMergeResult merge = {0};
+        g_autofree char *new_data = NULL;
+        g_autoptr(TpfwDirect) new_doc = NULL;
+        g_autoptr(TpfwRuleset) new_before = NULL;
+        size_t len = 0;
+        bool exists = false;
         int r;
 
+        r = tpfw_store_read(d->path, d->opts->follow_symlink ? TPFW_STORE_FOLLOW_SYMLINK : 0,
+                            TPFW_DIRECT_MAX_SIZE, &new_data, &len, &exists, diag);
+        if (r < 0)
+                return r;
+        if (exists)
+                r = tpfw_direct_parse(d->path, new_data, len, &new_doc, diag);
+        else
+                new_doc = tpfw_direct_new_empty(d->path);
+        if (r < 0)
+                return r;
+        new_before = tpfw_apply_doc_ruleset(new_doc);
+        if (!new_before)
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        r = tpfw_direct_merge_with_legacy(new_doc, d->owner, d->desired,
+                                          d->opts->legacy_reference, d->opts->merge_flags, &merge,
+                                          diag);
+        if (r < 0)
+                return r;
         g_clear_pointer(doc, tpfw_direct_free);
         g_clear_pointer(data, g_free);
         g_clear_pointer(before, tpfw_ruleset_free);
-        r = tpfw_store_read(d->path, d->opts->follow_symlink ? TPFW_STORE_FOLLOW_SYMLINK : 0,
-                            TPFW_DIRECT_MAX_SIZE, data, &in->len, &in->exists, diag);
-        if (r < 0)
-                return r;
-        if (in->exists)
-                r = tpfw_direct_parse(d->path, *data, in->len, doc, diag);
-        else
-                *doc = tpfw_direct_new_empty(d->path);
-        if (r < 0)
-                return r;
-        *before = tpfw_apply_doc_ruleset(*doc);
-        if (!*before)
-                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
-        r = tpfw_direct_merge_with_legacy(*doc, d->owner, d->desired, d->opts->legacy_reference,
-                                          d->opts->merge_flags, &merge, diag);
-        if (r < 0)
-                return r;
-        in->data = *data;
-        in->doc = *doc;
-        in->before = *before;
+        in->data = *data = g_steal_pointer(&new_data);
+        in->len = len;
+        in->exists = exists;
+        in->doc = *doc = g_steal_pointer(&new_doc);
+        in->before = *before = g_steal_pointer(&new_before);
         return 0;
 }
 

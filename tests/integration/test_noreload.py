@@ -601,11 +601,46 @@ def _add_delta_cases(cls):
 _add_delta_cases(DeltaFaultTest)
 
 
-class StartedMeanwhileTest(Base):
-    """firewalld not running at the tool's preflight starts before the tool's write, reading the
-    old file: the tool looks again after the write and applies the change to it (no
-    "not-running", the kernel holds the rules). The tool is stopped (SIGSTOP) at the write's
-    backup step while firewalld starts."""
+class ChangedMeanwhileTest(Base):
+    """Something changes while the tool is stopped (SIGSTOP) at a fault point mid-apply.
+
+    - firewalld not running at the tool's preflight starts before the tool's write, reading the
+      old file: the tool looks again after the write and applies the change to it (no
+      "not-running", the kernel holds the rules);
+    - someone writes a larger, broken file after the tool read it: the new round cannot parse
+      it, the tool fails naming it, undoes its runtime changes and leaves the other writer's
+      bytes alone (the rollback must use the bytes of the round it undoes, not the new length:
+      asan-check and valgrind see a mix-up)."""
+
+    def stop_at(self, point, args):
+        """The fault build of the tool, started with args and stopped at point."""
+        env = dict(self.sb.env, TPFW_FAULT_STOP=point)
+        tool = subprocess.Popen([CLI_FAULT, "--firewalld-dir", self.sb.config_dir] + args,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        deadline = time.monotonic() + 30
+        while not self.stopped(tool.pid):
+            if tool.poll() is not None:
+                self.fail(f"the tool exited before {point}: {tool.communicate()}")
+            self.assertLess(time.monotonic(), deadline, f"the tool never reached {point}")
+            time.sleep(0.02)
+        return tool
+
+    def test_broken_file_written_meanwhile(self):
+        if not os.access(CLI_FAULT, os.X_OK):
+            self.skipTest(f"{CLI_FAULT} is not built")
+        self.reset()
+        self.addCleanup(self.reset)
+        kernel = self.kernel()
+        tool = self.stop_at("runtime@1", ["install"] + KUMA4)
+        broken = (ORIGINAL.replace("</direct>", "") + "<!-- %s -->\n" % ("x" * 4096)).encode()
+        self.sb.write_direct_xml(broken.decode())
+        os.kill(tool.pid, signal.SIGCONT)
+        out, err = tool.communicate(timeout=300)
+        self.assertEqual(tool.returncode, 1, out + err)
+        self.assertIn("direct.xml", err)
+        self.assertEqual(read_bytes(self.sb.direct_xml_path), broken)
+        self.assertEqual(self.kernel(), kernel)
 
     def test_firewalld_started_between_preflight_and_write(self):
         if not os.access(CLI_FAULT, os.X_OK):
@@ -613,16 +648,7 @@ class StartedMeanwhileTest(Base):
         self.tool("uninstall")
         self.sb.stop()
         try:
-            env = dict(self.sb.env, TPFW_FAULT_STOP="backup@1")
-            tool = subprocess.Popen([CLI_FAULT, "--firewalld-dir", self.sb.config_dir,
-                                     "install"] + KUMA, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-            deadline = time.monotonic() + 30
-            while not self.stopped(tool.pid):
-                if tool.poll() is not None:
-                    self.fail("the tool exited before the write: %s" % (tool.communicate(),))
-                self.assertLess(time.monotonic(), deadline, "the tool never reached the write")
-                time.sleep(0.02)
+            tool = self.stop_at("backup@1", ["install"] + KUMA)
         finally:
             self.sb.start()
         self.assertNotIn(b"KUMA_MESH", read_bytes(self.sb.direct_xml_path))  # not yet written
