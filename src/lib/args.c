@@ -5,6 +5,7 @@
 
 #include <tproxy-firewalld/args.h>
 
+#include "args-private.h"
 #include "util.h"
 
 /*
@@ -24,15 +25,18 @@ static bool is_separator(char c)
         return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-int tpfw_args_split(const char *text, char ***ret_argv, TpfwDiag *diag)
+int tpfw_args_split_into(const char *text, TpfwArgsScratch *s, TpfwDiag *diag)
 {
-        g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
-        g_autoptr(GString) word = g_string_new(NULL);
+        GString *word = s->bytes;
+        GArray *words = s->starts;
         enum split_state state = SPLIT_BLANK;
         /* A quoted empty piece makes a word even when nothing was added to it ('' -> ""). */
         bool quoted = false;
+        size_t start = 0; /* where the word being read starts in word */
 
-        if (!text || !ret_argv)
+        g_string_truncate(word, 0);
+        g_array_set_size(words, 0);
+        if (!text)
                 return -EINVAL;
 
         for (const char *p = text;; p++) {
@@ -43,8 +47,9 @@ int tpfw_args_split(const char *text, char ***ret_argv, TpfwDiag *diag)
                 case SPLIT_WORD:
                         if (c == '\0' || is_separator(c)) {
                                 if (state == SPLIT_WORD || quoted) {
-                                        g_ptr_array_add(words, g_strndup(word->str, word->len));
-                                        g_string_truncate(word, 0);
+                                        g_array_append_val(words, start);
+                                        g_string_append_c(word, '\0');
+                                        start = word->len;
                                         quoted = false;
                                 }
                                 state = SPLIT_BLANK;
@@ -61,19 +66,25 @@ int tpfw_args_split(const char *text, char ***ret_argv, TpfwDiag *diag)
                         } else if (c == '"') {
                                 state = SPLIT_DOUBLE;
                         } else {
-                                g_string_append_c(word, c);
+                                /* the whole run of ordinary characters at once */
+                                size_t n = strcspn(p, " \t\r\n\\'\"");
+
+                                g_string_append_len(word, p, (gssize)n);
+                                p += n - 1;
                                 state = SPLIT_WORD;
                         }
                         break;
-                case SPLIT_SINGLE:
+                case SPLIT_SINGLE: {
+                        const char *q = strchrnul(p, '\'');
+
                         quoted = true;
-                        if (c == '\0')
+                        if (*q == '\0')
                                 return tpfw_diag_set(diag, EINVAL, NULL, 0, "No closing quotation");
-                        if (c == '\'')
-                                state = SPLIT_WORD;
-                        else
-                                g_string_append_c(word, c);
+                        g_string_append_len(word, p, q - p);
+                        p = q;
+                        state = SPLIT_WORD;
                         break;
+                }
                 case SPLIT_DOUBLE:
                         quoted = true;
                         if (c == '\0')
@@ -98,8 +109,45 @@ int tpfw_args_split(const char *text, char ***ret_argv, TpfwDiag *diag)
                 }
         }
 done:
-        g_ptr_array_add(words, NULL);
-        *ret_argv = (char **)g_ptr_array_free(g_steal_pointer(&words), FALSE);
+        g_ptr_array_set_size(s->argv, 0);
+        for (guint i = 0; i < words->len; i++)
+                g_ptr_array_add(s->argv, word->str + g_array_index(words, size_t, i));
+        g_ptr_array_add(s->argv, NULL);
+        return 0;
+}
+
+void tpfw_args_scratch_init(TpfwArgsScratch *s)
+{
+        s->bytes = g_string_sized_new(256);
+        s->starts = g_array_sized_new(FALSE, FALSE, sizeof(size_t), 16);
+        s->argv = g_ptr_array_sized_new(17);
+}
+
+void tpfw_args_scratch_clear(TpfwArgsScratch *s)
+{
+        if (s->bytes)
+                g_string_free(s->bytes, TRUE);
+        if (s->starts)
+                g_array_free(s->starts, TRUE);
+        if (s->argv)
+                g_ptr_array_free(s->argv, TRUE);
+        *s = (TpfwArgsScratch){0};
+}
+
+int tpfw_args_split(const char *text, char ***ret_argv, TpfwDiag *diag)
+{
+        g_auto(TpfwArgsScratch) s = {0};
+        int r;
+
+        if (!text || !ret_argv)
+                return -EINVAL;
+        tpfw_args_scratch_init(&s);
+        r = tpfw_args_split_into(text, &s, diag);
+        if (r < 0)
+                return r;
+        *ret_argv = tpfw_strv_copy((const char *const *)s.argv->pdata);
+        if (!*ret_argv)
+                *ret_argv = g_new0(char *, 1);
         return 0;
 }
 

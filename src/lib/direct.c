@@ -4,8 +4,10 @@
 
 #include <tproxy-firewalld/args.h>
 
+#include "args-private.h"
 #include "direct-model.h"
 #include "hash.h"
+#include "ruleset-private.h"
 #include "util.h"
 
 /* ---- values ---- */
@@ -165,8 +167,9 @@ static bool has_comment_match(const char *const *argv)
 uint64_t direct_stripped_key_hash(const char *ipv, const char *table, const char *chain,
                                   const char *const *argv)
 {
-        g_auto(GStrv) stripped = has_comment_match(argv) ? tpfw_argv_strip_comment(argv) : NULL;
-        const char *const *a = stripped ? (const char *const *)stripped : argv;
+        g_autofree const char **stripped =
+                has_comment_match(argv) ? tpfw_argv_strip_comment_view(argv) : NULL;
+        const char *const *a = stripped ? stripped : argv;
         uint64_t h = TPFW_HASH_SEED;
 
         h = tpfw_hash_str(h, ipv);
@@ -179,10 +182,10 @@ uint64_t direct_stripped_key_hash(const char *ipv, const char *table, const char
 
 bool direct_stripped_argv_equal(const char *const *a, const char *const *b)
 {
-        g_auto(GStrv) sa = tpfw_argv_strip_comment(a);
-        g_auto(GStrv) sb = tpfw_argv_strip_comment(b);
+        g_autofree const char **sa = tpfw_argv_strip_comment_view(a);
+        g_autofree const char **sb = tpfw_argv_strip_comment_view(b);
 
-        return tpfw_strv_equal((const char *const *)sa, (const char *const *)sb) != 0;
+        return tpfw_strv_equal(sa, sb) != 0;
 }
 
 static const char *first_comment(const char *const *argv)
@@ -210,12 +213,13 @@ bool direct_argv_is_kuma_legacy(const char *chain, const char *const *argv)
 
 typedef struct Builder {
         TpfwDirect *d;
-        GArray *entries;   /* TpfwEntry */
-        GArray *info;      /* DirectEntryInfo */
-        GArray *elements;  /* DirectElement */
-        GArray *refs;      /* const char * pairs */
-        const char *table; /* the entry being noted: its own table */
-        bool skip_first;   /* a rule's own chain comes first; it is implied by the entry */
+        GArray *entries;       /* TpfwEntry */
+        GArray *info;          /* DirectEntryInfo */
+        GArray *elements;      /* DirectElement */
+        GArray *refs;          /* const char * pairs */
+        TpfwArgsScratch split; /* an editable document's argv while its entry is noted */
+        const char *table;     /* the entry being noted: its own table */
+        bool skip_first;       /* a rule's own chain comes first; it is implied by the entry */
 } Builder;
 
 static const char *intern(TpfwDirect *d, const char *s)
@@ -269,11 +273,16 @@ static void note_entry(Builder *b, const TpfwEntry *e, DirectEntryInfo *info)
         info->n_refs = (uint32_t)(b->refs->len / 2 - info->refs);
 }
 
-static int split_text(const TpfwDirect *d, const char *text, unsigned line, char ***ret,
-                      TpfwDiag *diag)
+/* Splits text into *ret: a copy the entry owns, or argv in scratch (valid until the next split). */
+static int split_text(const TpfwDirect *d, const char *text, unsigned line,
+                      TpfwArgsScratch *scratch, char ***ret, TpfwDiag *diag)
 {
         TpfwDiag sd = TPFW_DIAG_INIT;
-        int r = tpfw_args_split(text, ret, &sd);
+        int r = scratch ? tpfw_args_split_into(text, scratch, &sd)
+                        : tpfw_args_split(text, ret, &sd);
+
+        if (r >= 0 && scratch)
+                *ret = (char **)scratch->argv->pdata;
 
         if (r < 0) {
                 r = tpfw_diag_set(diag, r == -ENOMEM ? ENOMEM : EINVAL, d->name, line, "%s",
@@ -296,26 +305,33 @@ static char *shown(const char *s)
         return g_string_free(out, FALSE);
 }
 
+/* An invalid attribute's message: "invalid NAME 'VALUE'" (+ " for IPV"), one line. */
+static int invalid_attribute(const TpfwDirect *d, const DirectReadElement *el, const char *name,
+                             const char *value, const char *ipv, TpfwDiag *diag)
+{
+        g_autofree char *v = shown(value), *i = ipv ? shown(ipv) : NULL;
+
+        return tpfw_diag_set(diag, EINVAL, d->name, el->line, "invalid %s '%s'%s%s", name, v,
+                             i ? " for " : "", i ? i : "");
+}
+
 /*
  * firewalld's checks of one element, in its order (direct_ContentHandler): a rule's ipv at its
  * start tag, its priority and text at its end; a passthrough's ipv only when it has text.
  * Returns 1 with e filled when firewalld keeps an entry, 0 when it ignores the element.
  */
 static int check_element(const TpfwDirect *d, const DirectReadElement *el, TpfwEntry *e,
-                         TpfwDiag *diag)
+                         TpfwArgsScratch *scratch, TpfwDiag *diag)
 {
-        g_autofree char *ipv = shown(el->ipv), *table = shown(el->table);
-        g_autofree char *priority = shown(el->priority);
         unsigned line = el->line;
         int r, pr;
 
         *e = (TpfwEntry){.kind = el->kind, .line = line};
         if (!direct_ipv_valid(el->ipv) && (el->kind != TPFW_ENTRY_PASSTHROUGH || el->text_len > 0))
-                return tpfw_diag_set(diag, EINVAL, d->name, line, "invalid ipv '%s'", ipv);
+                return invalid_attribute(d, el, "ipv", el->ipv, NULL, diag);
         if (el->kind == TPFW_ENTRY_CHAIN) {
                 if (!direct_table_valid(el->ipv, el->table))
-                        return tpfw_diag_set(diag, EINVAL, d->name, line,
-                                             "invalid table '%s' for %s", table, ipv);
+                        return invalid_attribute(d, el, "table", el->table, el->ipv, diag);
                 return 1;
         }
         if (el->text_len == 0)
@@ -323,22 +339,25 @@ static int check_element(const TpfwDirect *d, const DirectReadElement *el, TpfwE
                            */
         if (el->kind == TPFW_ENTRY_RULE) {
                 pr = direct_parse_priority(el->priority, &e->priority);
-                if (pr == -ERANGE)
+                if (pr == -ERANGE) {
+                        g_autofree char *priority = shown(el->priority);
+
                         return tpfw_diag_set(diag, EINVAL, d->name, line,
                                              "priority '%s' is outside the 32-bit range "
                                              "firewalld's D-Bus interface carries (not supported)",
                                              priority);
+                }
                 if (pr < 0)
-                        return tpfw_diag_set(diag, EINVAL, d->name, line, "invalid priority '%s'",
-                                             priority);
+                        return invalid_attribute(d, el, "priority", el->priority, NULL, diag);
         }
-        r = split_text(d, el->text, line, &e->argv, diag);
+        r = split_text(d, el->text, line, scratch, &e->argv, diag);
         if (r < 0)
                 return r;
         if (el->kind == TPFW_ENTRY_RULE && !direct_table_valid(el->ipv, el->table)) {
-                tpfw_strv_free(g_steal_pointer(&e->argv));
-                return tpfw_diag_set(diag, EINVAL, d->name, line, "invalid table '%s' for %s",
-                                     table, ipv);
+                if (!scratch)
+                        tpfw_strv_free(e->argv);
+                e->argv = NULL;
+                return invalid_attribute(d, el, "table", el->table, el->ipv, diag);
         }
         return 1;
 }
@@ -353,7 +372,8 @@ static int on_element(const DirectReadElement *el, void *userdata, TpfwDiag *dia
         int r;
 
         element.span = (DirectSpan){el->ws_start, el->start, el->end, el->line};
-        r = check_element(d, el, &e, diag);
+        /* an editable document reads argv again from its bytes when asked: keep none now */
+        r = check_element(d, el, &e, d->layout.editable ? &b->split : NULL, diag);
         if (r < 0)
                 return r;
         if (r > 0) {
@@ -361,9 +381,8 @@ static int on_element(const DirectReadElement *el, void *userdata, TpfwDiag *dia
                 e.table = (char *)intern(d, el->table);
                 e.chain = (char *)intern(d, el->chain);
                 note_entry(b, &e, &info);
-                /* an editable document reads argv again from its bytes when asked */
                 if (d->layout.editable)
-                        tpfw_strv_free(g_steal_pointer(&e.argv));
+                        e.argv = NULL; /* b->split's */
                 element.entry = (long)b->entries->len;
                 g_array_append_val(b->entries, e);
                 g_array_append_val(b->info, info);
@@ -399,6 +418,7 @@ static void builder_clear(Builder *b)
                 g_array_free(b->elements, TRUE);
         if (b->refs)
                 g_array_free(b->refs, TRUE);
+        tpfw_args_scratch_clear(&b->split);
 }
 
 /* An upper bound of the elements in data: each starts with a '<'. */
@@ -427,6 +447,7 @@ static int direct_load(TpfwDirect *d, TpfwDiag *diag)
         b.info = g_array_sized_new(FALSE, FALSE, sizeof(DirectEntryInfo), n);
         b.elements = g_array_sized_new(FALSE, FALSE, sizeof(DirectElement), n);
         b.refs = g_array_sized_new(FALSE, FALSE, sizeof(const char *), 4 * n);
+        tpfw_args_scratch_init(&b.split);
         /* the layout is known before the first element: the reader decides it at the start */
         r = direct_read(d->name, d->data, d->len, on_element, &b, &d->layout, diag);
         if (r < 0) {
@@ -444,6 +465,7 @@ static int direct_load(TpfwDirect *d, TpfwDiag *diag)
         d->elements = (DirectElement *)(void *)g_array_free(b.elements, FALSE);
         d->n_refs = b.refs->len / 2;
         d->refs = (const char **)(void *)g_array_free(b.refs, FALSE);
+        tpfw_args_scratch_clear(&b.split);
         return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <glib.h>
 
+#include <tproxy-firewalld/args.h>
 #include <tproxy-firewalld/ruleset.h>
 
 #include "ruleset-private.h"
@@ -90,10 +91,10 @@ static bool is_comment_match(const char *const *argv, size_t i)
  * Copies argv without its comment matches; the text of the first --comment goes to *ret_text.
  * A comment match is "-m comment" (or "--match comment") followed by "--comment X" options.
  */
-static char **strip_comment(const char *const *argv, char **ret_text)
+static const char **strip_comment_view(const char *const *argv, const char **ret_text)
 {
-        GPtrArray *out = g_ptr_array_new();
-        char *text = NULL;
+        GPtrArray *out = g_ptr_array_sized_new(argv ? g_strv_length((char **)argv) + 1 : 1);
+        const char *text = NULL;
 
         for (size_t i = 0; argv && argv[i]; i++) {
                 if (is_comment_match(argv, i)) {
@@ -101,19 +102,32 @@ static char **strip_comment(const char *const *argv, char **ret_text)
                         while (argv[i + 1] && strcmp(argv[i + 1], "--comment") == 0 &&
                                argv[i + 2]) {
                                 if (!text)
-                                        text = g_strdup(argv[i + 2]);
+                                        text = argv[i + 2];
                                 i += 2;
                         }
                         continue;
                 }
-                g_ptr_array_add(out, g_strdup(argv[i]));
+                g_ptr_array_add(out, (gpointer)argv[i]);
         }
         g_ptr_array_add(out, NULL);
         if (ret_text)
                 *ret_text = text;
-        else
-                g_free(text);
-        return (char **)g_ptr_array_free(out, FALSE);
+        return (const char **)g_ptr_array_free(out, FALSE);
+}
+
+const char **tpfw_argv_strip_comment_view(const char *const *argv)
+{
+        return strip_comment_view(argv, NULL);
+}
+
+static char **strip_comment(const char *const *argv, char **ret_text)
+{
+        const char *text = NULL;
+        g_autofree const char **view = strip_comment_view(argv, &text);
+
+        if (ret_text)
+                *ret_text = g_strdup(text);
+        return tpfw_strv_copy(view);
 }
 
 char **tpfw_argv_strip_comment(const char *const *argv)

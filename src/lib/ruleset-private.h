@@ -18,4 +18,7 @@ size_t tpfw_ruleset_count_missing(const TpfwRuleset *a, const TpfwRuleset *b);
  * comment is replaced in place. */
 char **tpfw_argv_tag_take(char **argv, const char *owner);
 
+/* tpfw_argv_strip_comment() without copies: argv's own strings; g_free() the array only. */
+const char **tpfw_argv_strip_comment_view(const char *const *argv);
+
 #pragma GCC visibility pop
