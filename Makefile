@@ -23,11 +23,12 @@ PKGS         := libxml-2.0 dbus-1 glib-2.0 yaml-0.1
 # Debian packages needed to build and test (installed by `make deps`).
 DEB_BUILD    := build-essential pkg-config libxml2-dev libdbus-1-dev libglib2.0-dev libcmocka-dev \
                 libyaml-dev libxml2-utils clang-format python3
-DEB_TEST     := firewalld iptables nftables dbus iproute2 mandoc valgrind python3 ansible-core binutils \
-                strace acl attr python3-jsonschema $(DEB_FIREWALLD_BUILD)
-# To build the upstream firewalld releases of the test matrix (../shared/firewalld/build).
+# To build the upstream firewalld releases of the test matrix (../shared/firewalld/build); defined
+# before DEB_TEST, whose := expands it where it stands.
 DEB_FIREWALLD_BUILD := autoconf automake gettext intltool libglib2.0-dev python3-gi python3-dbus \
                 python3-nftables python3-decorator
+DEB_TEST     := firewalld iptables nftables dbus iproute2 mandoc valgrind python3 ansible-core binutils \
+                strace acl attr python3-jsonschema $(DEB_FIREWALLD_BUILD)
 # The package builds of tests/cli/test_packages.py (Debian packages, lintian, RPMs).
 DEB_PACKAGING := debhelper dpkg-dev fakeroot lintian rpm git
 
