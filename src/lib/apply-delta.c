@@ -597,9 +597,8 @@ static int reload_input(Delta *d, TpfwApplyInput *in, char **data, TpfwDirect **
         new_before = tpfw_apply_doc_ruleset(new_doc);
         if (!new_before)
                 return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
-        r = tpfw_direct_merge_with_legacy(new_doc, d->owner, d->desired,
-                                          d->opts->legacy_reference, d->opts->merge_flags, &merge,
-                                          diag);
+        r = tpfw_direct_merge_with_legacy(new_doc, d->owner, d->desired, d->opts->legacy_reference,
+                                          d->opts->merge_flags, &merge, diag);
         if (r < 0)
                 return r;
         g_clear_pointer(doc, tpfw_direct_free);
