@@ -14,6 +14,7 @@ typedef struct Reader {
         size_t len;
         DirectReadElementFn fn;
         void *userdata;
+        const DirectReadEvents *events; /* or NULL */
         TpfwDiag *diag;
         DirectReadLayout *layout;
         int error;      /* set by a callback: the read stops with it, diag already set */
@@ -52,6 +53,15 @@ static int reader_fail(Reader *r, int error, unsigned line, const char *fmt, ...
 static unsigned reader_line(const Reader *r)
 {
         return r->ctxt->input ? (unsigned)r->ctxt->input->line : 0;
+}
+
+/* A listener's verdict: an error stops the read (diag is set). */
+static void reader_event(Reader *r, int ret)
+{
+        if (ret < 0 && !r->error) {
+                r->error = ret;
+                xmlStopParser(r->ctxt);
+        }
 }
 
 /* Offset of the parser's position in the bytes as libxml2 holds them (the file's own bytes when
@@ -263,8 +273,14 @@ static void on_start_element(void *userdata, const xmlChar *xname, const xmlChar
         r->depth++;
         if (r->depth == 1) {
                 check_root(r, name, atts);
+                if (r->events && !r->error)
+                        reader_event(r, r->events->start(r->events->userdata, name, atts,
+                                                         reader_line(r), r->diag));
         } else if (r->depth == 2) {
                 start_child(r, name, atts);
+                if (r->events && !r->error)
+                        reader_event(r, r->events->start(r->events->userdata, name, atts,
+                                                         r->el.line, r->diag));
         } else if (strcmp(name, "direct") == 0) {
                 reader_fail(r, EINVAL, reader_line(r), "More than one direct tag.");
         } else if (!name_in(name, element_names)) {
@@ -286,6 +302,11 @@ static void on_end_element(void *userdata, const xmlChar *name)
 
         if (r->error)
                 return;
+        if (r->events) {
+                reader_event(r, r->events->end(r->events->userdata, r->diag));
+                if (r->error)
+                        return;
+        }
         if (r->depth-- != 2)
                 return;
         if (r->layout->editable) {
@@ -315,7 +336,15 @@ static void on_characters(void *userdata, const xmlChar *ch, int len)
         Reader *r = ctxt->_private;
         size_t at;
 
-        if (r->error || r->depth != 2)
+        if (r->error)
+                return;
+        if (r->events && (r->depth == 1 || r->depth == 2)) {
+                reader_event(r, r->events->text(r->events->userdata, (const char *)ch, (size_t)len,
+                                                r->diag));
+                if (r->error)
+                        return;
+        }
+        if (r->depth != 2)
                 return;
         at = r->text->len;
         g_string_append_len(r->text, (const char *)ch, len);
@@ -392,19 +421,17 @@ static void reader_run(Reader *r)
                 xmlParseChunk(r->ctxt, NULL, 0, 1);
 }
 
-int direct_read(const char *name, const char *data, size_t len, DirectReadElementFn fn,
-                void *userdata, DirectReadLayout *ret_layout, TpfwDiag *diag)
+/* Reads r->data with the handlers above; r's name, data, listeners, diag and layout are set. */
+static int read_all(Reader *r)
 {
+        const char *name = r->name;
+        const char *data = r->data;
+        size_t len = r->len;
+        TpfwDiag *diag = r->diag;
+        DirectReadLayout *ret_layout = r->layout;
         xmlStructuredErrorFunc saved_handler;
         void *saved_context;
         xmlSAXHandler sax;
-        Reader r = {.name = name,
-                    .data = data,
-                    .len = len,
-                    .fn = fn,
-                    .userdata = userdata,
-                    .diag = diag,
-                    .layout = ret_layout};
         g_autofree char *message = NULL;
         unsigned line;
         int ret = 0;
@@ -412,52 +439,89 @@ int direct_read(const char *name, const char *data, size_t len, DirectReadElemen
         *ret_layout = (DirectReadLayout){0};
         if (len == 0)
                 return tpfw_diag_set(diag, EINVAL, name, 1, "Not a valid file: no element found");
-        if (direct_decl_read(data, len, &r.decl, &message, &line) < 0)
+        if (direct_decl_read(data, len, &r->decl, &message, &line) < 0)
                 return tpfw_diag_set(diag, EINVAL, name, line, "%s", message);
         reader_handler(&sax);
-        r.text = g_string_sized_new(256);
+        r->text = g_string_sized_new(256);
         /* the first four bytes tell libxml2 the encoding family, as they tell expat */
-        r.ctxt = xmlCreatePushParserCtxt(&sax, NULL, data, len < 4 ? (int)len : 4, name);
-        if (!r.ctxt) {
-                g_string_free(r.text, TRUE);
-                direct_decl_clear(&r.decl);
+        r->ctxt = xmlCreatePushParserCtxt(&sax, NULL, data, len < 4 ? (int)len : 4, name);
+        if (!r->ctxt) {
+                g_string_free(r->text, TRUE);
+                direct_decl_clear(&r->decl);
                 return tpfw_diag_set(diag, ENOMEM, name, 0, "out of memory");
         }
-        r.ctxt->_private = &r;
+        r->ctxt->_private = r;
         /* the encoding is the one direct_decl_read() decided, not libxml2's reading of the name */
-        xmlCtxtUseOptions(r.ctxt, DIRECT_XML_OPTIONS | XML_PARSE_IGNORE_ENC);
-        if (r.decl.charset == DIRECT_CHARSET_LATIN1)
-                xmlSwitchEncoding(r.ctxt, XML_CHAR_ENCODING_8859_1);
+        xmlCtxtUseOptions(r->ctxt, DIRECT_XML_OPTIONS | XML_PARSE_IGNORE_ENC);
+        if (r->decl.charset == DIRECT_CHARSET_LATIN1)
+                xmlSwitchEncoding(r->ctxt, XML_CHAR_ENCODING_8859_1);
         /* expat takes "<" and a zero byte for UTF-16; libxml2 needs "<?" for that */
-        else if (r.decl.charset == DIRECT_CHARSET_UTF16LE && !r.decl.bom)
-                xmlSwitchEncoding(r.ctxt, XML_CHAR_ENCODING_UTF16LE);
-        else if (r.decl.charset == DIRECT_CHARSET_UTF16BE && !r.decl.bom)
-                xmlSwitchEncoding(r.ctxt, XML_CHAR_ENCODING_UTF16BE);
+        else if (r->decl.charset == DIRECT_CHARSET_UTF16LE && !r->decl.bom)
+                xmlSwitchEncoding(r->ctxt, XML_CHAR_ENCODING_UTF16LE);
+        else if (r->decl.charset == DIRECT_CHARSET_UTF16BE && !r->decl.bom)
+                xmlSwitchEncoding(r->ctxt, XML_CHAR_ENCODING_UTF16BE);
         saved_handler = xmlStructuredError;
         saved_context = xmlStructuredErrorContext;
-        xmlSetStructuredErrorFunc(&r, capture_error);
-        reader_run(&r);
+        xmlSetStructuredErrorFunc(r, capture_error);
+        reader_run(r);
         xmlSetStructuredErrorFunc(saved_context, saved_handler);
 
-        if (r.error) {
-                ret = r.error;
-        } else if (!r.ctxt->wellFormed || r.message) {
-                ret = tpfw_diag_set(diag, EINVAL, name, r.message ? r.message_line : 1,
+        if (r->error) {
+                ret = r->error;
+        } else if (!r->ctxt->wellFormed || r->message) {
+                ret = tpfw_diag_set(diag, EINVAL, name, r->message ? r->message_line : 1,
                                     "Not a valid file: %s",
-                                    r.message ? r.message : "not well-formed");
-        } else if (r.depth != 0 || !r.ctxt->myDoc) {
+                                    r->message ? r->message : "not well-formed");
+        } else if (r->depth != 0 || !r->ctxt->myDoc) {
                 ret = tpfw_diag_set(diag, EINVAL, name, 1, "Not a valid file: no element found");
         }
-        if (r.ctxt->myDoc)
-                xmlFreeDoc(r.ctxt->myDoc);
-        xmlFreeParserCtxt(r.ctxt);
-        g_string_free(r.text, TRUE);
-        for (size_t i = 0; i < G_N_ELEMENTS(r.attrs); i++)
-                g_free(r.attrs[i]);
-        g_free(r.message);
-        direct_decl_clear(&r.decl);
+        if (r->ctxt->myDoc)
+                xmlFreeDoc(r->ctxt->myDoc);
+        xmlFreeParserCtxt(r->ctxt);
+        g_string_free(r->text, TRUE);
+        for (size_t i = 0; i < G_N_ELEMENTS(r->attrs); i++)
+                g_free(r->attrs[i]);
+        g_free(r->message);
+        direct_decl_clear(&r->decl);
         if (ret < 0)
                 direct_read_layout_clear(ret_layout);
+        return ret;
+}
+
+int direct_read(const char *name, const char *data, size_t len, DirectReadElementFn fn,
+                void *userdata, DirectReadLayout *ret_layout, TpfwDiag *diag)
+{
+        Reader r = {.name = name,
+                    .data = data,
+                    .len = len,
+                    .fn = fn,
+                    .userdata = userdata,
+                    .diag = diag,
+                    .layout = ret_layout};
+
+        return read_all(&r);
+}
+
+static int ignore_element(const DirectReadElement *el, void *userdata, TpfwDiag *diag)
+{
+        return 0;
+}
+
+int direct_read_events(const char *name, const char *data, size_t len,
+                       const DirectReadEvents *events, TpfwDiag *diag)
+{
+        DirectReadLayout layout;
+        Reader r = {.name = name,
+                    .data = data,
+                    .len = len,
+                    .fn = ignore_element,
+                    .events = events,
+                    .diag = diag,
+                    .layout = &layout};
+        int ret = read_all(&r);
+
+        if (ret == 0)
+                direct_read_layout_clear(&layout);
         return ret;
 }
 

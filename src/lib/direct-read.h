@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include <glib.h>
-#include <libxml/xmlreader.h>
+#include <libxml/tree.h>
 
 #include <tproxy-firewalld/diag.h>
 #include <tproxy-firewalld/direct.h>
@@ -15,8 +15,6 @@
 #include "xml-util.h"
 
 #pragma GCC visibility push(hidden)
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlTextReader, xmlFreeTextReader)
 
 /* Options of every libxml2 parse of a direct.xml: no network, no DTD loading, no entity
  * substitution from outside, errors captured (never printed), and XML 1.0 fourth-edition name
@@ -44,6 +42,20 @@ typedef struct DirectReadElement {
 /* Returns 0 to go on, or a negative errno with diag set to stop the read with that error. */
 typedef int (*DirectReadElementFn)(const DirectReadElement *el, void *userdata, TpfwDiag *diag);
 
+/*
+ * A listener of the markup of what the reader accepts, in file order: the root and each of its
+ * element children opening (start; atts as libxml2 gives them, line of the start tag), their
+ * character data as libxml2 hands it, CDATA included (text; not NUL-terminated), and their end.
+ * Each returns 0, or a negative errno with diag set to stop the read with that error.
+ */
+typedef struct DirectReadEvents {
+        int (*start)(void *userdata, const char *name, const xmlChar **atts, unsigned line,
+                     TpfwDiag *diag);
+        int (*text)(void *userdata, const char *text, size_t len, TpfwDiag *diag);
+        int (*end)(void *userdata, TpfwDiag *diag);
+        void *userdata;
+} DirectReadEvents;
+
 /* What the byte-preserving edit needs to know about the whole file. */
 typedef struct DirectReadLayout {
         bool editable;             /* UTF-8 (or ASCII) bytes: the offsets are file offsets */
@@ -63,6 +75,10 @@ typedef struct DirectReadLayout {
  */
 int direct_read(const char *name, const char *data, size_t len, DirectReadElementFn fn,
                 void *userdata, DirectReadLayout *ret_layout, TpfwDiag *diag);
+
+/* Reads as direct_read() does, handing the markup to events (the schema check's one pass). */
+int direct_read_events(const char *name, const char *data, size_t len,
+                       const DirectReadEvents *events, TpfwDiag *diag);
 
 /*
  * The text of one element read again from its bytes (data[start..end) of an editable file, as

@@ -2,13 +2,13 @@
 /* direct.xml: validation against the RelaxNG schema in schemas/, streamed (no tree of the file). */
 #include <string.h>
 
-#include "direct-decl.h"
 #include "direct-read.h"
 #include "util.h"
 #include "xml-util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNG, xmlRelaxNGFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGValidCtxt, xmlRelaxNGFreeValidCtxt)
 
 typedef struct SchemaCapture {
         char *message;
@@ -25,14 +25,6 @@ static void schema_error(void *userdata, xmlErrorPtr error)
         /* one line: libxml2 appends details such as "Bytes: 0xE9 ..." on the next */
         cap->message[strcspn(cap->message, "\n")] = '\0';
         cap->line = error->line > 0 ? (unsigned)error->line : 0;
-}
-
-static void reader_error(void *userdata, xmlErrorPtr error)
-{
-        /* as in direct_read(): firewalld's expat reads without namespaces */
-        if (error && error->domain == XML_FROM_NAMESPACE)
-                return;
-        schema_error(userdata, error);
 }
 
 /* Reads an XML file with the same safe options as direct.xml, errors captured. */
@@ -60,57 +52,107 @@ static xmlDocPtr read_safely(const char *name, const char *data, size_t len, Sch
         return doc;
 }
 
-/* The file as the reader shows it to libxml2: the XML declaration's version read as "1.0"
- * (direct-decl.c says why). */
-typedef struct SchemaInput {
-        const char *data;
-        size_t len, pos; /* pos counts the bytes handed out, in the shown stream */
-        const DirectDecl *decl;
-} SchemaInput;
+/*
+ * RelaxNG's streaming interface, driven by the direct.xml reader (direct_read_events()) as
+ * xmlTextReader would drive it: each element is a small node of its own, with its attributes,
+ * freed at its end. An element libxml2 cannot check streamed (PushElement returns 0) is kept with
+ * its content and checked whole at its end. xmlTextReader itself is not used: it parses far ahead,
+ * into a tree of the whole file, when comments or processing instructions come without elements
+ * between them (a 60 MB file of comments took 1 GB).
+ */
+typedef struct SchemaPush {
+        xmlRelaxNGValidCtxtPtr vctxt;
+        xmlDocPtr doc;
+        xmlNodePtr open[2]; /* the root and the entry inside it */
+        unsigned lines[2];  /* their start-tag lines */
+        unsigned depth;     /* open elements */
+        xmlNodePtr whole;   /* the element checked whole at its end, or NULL */
+        GString *cdata;     /* NUL-terminated copy of the character data pushed */
+        SchemaCapture cap;
+} SchemaPush;
 
-static int schema_input_read(void *userdata, char *buf, int n)
+static void push_error(void *userdata, xmlErrorPtr error)
 {
-        SchemaInput *in = userdata;
-        const DirectDecl *decl = in->decl;
-        size_t done = 0, shown_end = decl->version_start + decl->version_shown_len;
+        SchemaPush *s = userdata;
 
-        while (done < (size_t)n) {
-                const char *src;
-                size_t avail;
-
-                if (!decl->version_end || in->pos < decl->version_start) {
-                        size_t stop = decl->version_end ? decl->version_start : in->len;
-                        src = in->data + in->pos;
-                        avail = stop - in->pos;
-                } else if (in->pos < shown_end) {
-                        src = decl->version_shown + (in->pos - decl->version_start);
-                        avail = shown_end - in->pos;
-                } else {
-                        size_t file_pos = in->pos - shown_end + decl->version_end;
-                        src = in->data + file_pos;
-                        avail = in->len - file_pos;
-                }
-                if (avail == 0)
-                        break;
-                if (avail > (size_t)n - done)
-                        avail = (size_t)n - done;
-                memcpy(buf + done, src, avail);
-                done += avail;
-                in->pos += avail;
-        }
-        return (int)done;
+        schema_error(&s->cap, error);
+        /* libxml2 keeps 16-bit lines in nodes: the reader's line is the right one */
+        if (s->cap.message && s->depth > 0)
+                s->cap.line = s->lines[s->depth - 1];
 }
 
-/* The encoding libxml2 is told, as direct_read() tells it (NULL: libxml2's own detection). */
-static const char *schema_encoding(const DirectDecl *decl)
+static int push_fail(SchemaPush *s, TpfwDiag *diag)
 {
-        if (decl->charset == DIRECT_CHARSET_LATIN1)
-                return "ISO-8859-1";
-        if (decl->charset == DIRECT_CHARSET_UTF16LE && !decl->bom)
-                return "UTF-16LE";
-        if (decl->charset == DIRECT_CHARSET_UTF16BE && !decl->bom)
-                return "UTF-16BE";
-        return NULL;
+        return tpfw_diag_set(diag, EINVAL, NULL, s->cap.line, "schema: %s",
+                             s->cap.message ? s->cap.message : "does not validate");
+}
+
+static int push_start(void *userdata, const char *name, const xmlChar **atts, unsigned line,
+                      TpfwDiag *diag)
+{
+        SchemaPush *s = userdata;
+        xmlNodePtr node = xmlNewDocNode(s->doc, NULL, (const xmlChar *)name, NULL);
+        int ret;
+
+        if (!node || s->depth >= G_N_ELEMENTS(s->open))
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        for (size_t i = 0; atts && atts[i]; i += 2)
+                if (!xmlNewProp(node, atts[i], atts[i + 1] ? atts[i + 1] : (const xmlChar *)""))
+                        return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        node->line = line < 65535 ? (unsigned short)line : 65535;
+        if (s->depth == 0)
+                xmlDocSetRootElement(s->doc, node);
+        else
+                xmlAddChild(s->open[s->depth - 1], node);
+        s->open[s->depth] = node;
+        s->lines[s->depth++] = line;
+        if (s->whole)
+                return 0;
+        ret = xmlRelaxNGValidatePushElement(s->vctxt, s->doc, node);
+        if (ret == 0)
+                s->whole = node;
+        else if (ret < 0 || s->cap.message)
+                return push_fail(s, diag);
+        return 0;
+}
+
+static int push_text(void *userdata, const char *text, size_t len, TpfwDiag *diag)
+{
+        SchemaPush *s = userdata;
+
+        if (s->whole) {
+                xmlNodeAddContentLen(s->open[s->depth - 1], (const xmlChar *)text, (int)len);
+                return 0;
+        }
+        g_string_truncate(s->cdata, 0);
+        g_string_append_len(s->cdata, text, (gssize)len);
+        if (xmlRelaxNGValidatePushCData(s->vctxt, (const xmlChar *)s->cdata->str,
+                                        (int)s->cdata->len) != 1 ||
+            s->cap.message)
+                return push_fail(s, diag);
+        return 0;
+}
+
+static int push_end(void *userdata, TpfwDiag *diag)
+{
+        SchemaPush *s = userdata;
+        xmlNodePtr node = s->open[s->depth - 1];
+        int ret = 1;
+
+        if (s->whole == node) {
+                ret = xmlRelaxNGValidateFullElement(s->vctxt, s->doc, node);
+                s->whole = NULL;
+        } else if (!s->whole) {
+                ret = xmlRelaxNGValidatePopElement(s->vctxt, s->doc, node);
+        }
+        if (ret != 1 || s->cap.message)
+                return push_fail(s, diag);
+        /* an entry is done with; the root stays, without its children, until the document's end */
+        if (s->depth-- > 1 && !s->whole) {
+                xmlUnlinkNode(node);
+                xmlFreeNode(node);
+        }
+        return 0;
 }
 
 int tpfw_direct_validate_schema(const char *schema_path, const char *data, size_t len,
@@ -120,14 +162,13 @@ int tpfw_direct_validate_schema(const char *schema_path, const char *data, size_
         g_autoptr(xmlDoc) schema_doc = NULL;
         g_autoptr(xmlRelaxNGParserCtxt) pctxt = NULL;
         g_autoptr(xmlRelaxNG) schema = NULL;
-        g_autoptr(xmlTextReader) reader = NULL;
-        int ret;
+        g_autoptr(xmlRelaxNGValidCtxt) vctxt = NULL;
+        g_autoptr(xmlDoc) doc = NULL;
+        g_autoptr(GString) cdata = NULL;
         g_autoptr(GError) error = NULL;
         SchemaCapture cap = {0};
-        DirectDecl decl = {0};
-        SchemaInput input;
-        g_autofree char *message = NULL;
-        unsigned line;
+        SchemaPush push;
+        DirectReadEvents events = {push_start, push_text, push_end, &push};
         gsize schema_len = 0;
         int r = 0;
 
@@ -154,41 +195,18 @@ int tpfw_direct_validate_schema(const char *schema_path, const char *data, size_
                                   cap.message ? cap.message : "cannot compile");
                 goto out;
         }
-
-        if (len == 0) {
-                r = tpfw_diag_set(diag, EINVAL, NULL, 1, "Not a valid file: no element found");
-                goto out;
-        }
-        if (direct_decl_read(data, len, &decl, &message, &line) < 0) {
-                r = tpfw_diag_set(diag, EINVAL, NULL, line, "%s", message);
-                goto out;
-        }
-        input = (SchemaInput){.data = data, .len = len, .decl = &decl};
-        /* xmlTextReader validates while it streams: memory stays small for any file size */
-        reader = xmlReaderForIO(schema_input_read, NULL, &input, "direct.xml",
-                                schema_encoding(&decl), DIRECT_XML_OPTIONS | XML_PARSE_IGNORE_ENC);
-        if (!reader) {
+        vctxt = xmlRelaxNGNewValidCtxt(schema);
+        doc = xmlNewDoc((const xmlChar *)"1.0");
+        if (!vctxt || !doc) {
                 r = tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
                 goto out;
         }
-        xmlTextReaderSetStructuredErrorHandler(reader, reader_error, &cap);
-        if (xmlTextReaderRelaxNGSetSchema(reader, schema) != 0) {
-                r = tpfw_diag_set(diag, EINVAL, schema_path, 0, "invalid schema");
-                goto out;
-        }
-        while ((ret = xmlTextReaderRead(reader)) == 1) {
-                if (xmlTextReaderNodeType(reader) == XML_READER_TYPE_DOCUMENT_TYPE) {
-                        r = tpfw_diag_set(diag, EINVAL, NULL, 0,
-                                          "Not a valid file: DOCTYPE declarations are not "
-                                          "supported");
-                        goto out;
-                }
-        }
-        if (ret < 0 || cap.message || xmlTextReaderIsValid(reader) != 1)
-                r = tpfw_diag_set(diag, EINVAL, NULL, cap.line, "schema: %s",
-                                  cap.message ? cap.message : "does not validate");
+        cdata = g_string_new(NULL);
+        push = (SchemaPush){.vctxt = vctxt, .doc = doc, .cdata = cdata};
+        xmlRelaxNGSetValidStructuredErrors(vctxt, push_error, &push);
+        r = direct_read_events(NULL, data, len, &events, diag);
+        g_free(push.cap.message);
 out:
         g_free(cap.message);
-        direct_decl_clear(&decl);
         return r;
 }

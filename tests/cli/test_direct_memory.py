@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
 """Peak memory of reading a large direct.xml: within 3x the file + 8 MB (issue 16).
 
-One 60 MB valid file with CR line endings and CDATA sections is generated into a scratch
-directory; `tproxy-firewalld validate` (the reader, the model and the streamed schema check) runs
-in a fresh child whose peak RSS is read with getrusage(RUSAGE_CHILDREN) in a forked helper.
+60 MB valid files of several shapes (entries with CR line endings and CDATA sections; nothing but
+comments; nothing but processing instructions, which once made libxml2's xmlTextReader parse the
+whole file into a tree ahead of the schema check) are generated into a scratch directory;
+`tproxy-firewalld validate` (the reader, the model and the streamed schema check) runs in a fresh
+child whose peak RSS is read with getrusage(RUSAGE_CHILDREN) in a forked helper.
 """
 import os
 import subprocess
@@ -17,19 +19,22 @@ SIZE = 60 * 1000 * 1000
 BOUND_KB = 3 * SIZE // 1024 + 8 * 1024
 
 
-def write_file(path):
-    rule = ('  <rule ipv="ipv4" table="filter" chain="INPUT" priority="%d">'
+CR_CDATA = ('  <rule ipv="ipv4" table="filter" chain="INPUT" priority="%d">'
             '<![CDATA[-p tcp --dport %d -j ACCEPT]]></rule>\r')
+
+
+def write_file(path, item, newline="\r"):
+    """A valid direct.xml of SIZE bytes: item % (i % 1000, i % 65536) repeated inside <direct>."""
     with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write('<?xml version="1.0" encoding="utf-8"?>\r<direct>\r')
+        f.write('<?xml version="1.0" encoding="utf-8"?>%s<direct>%s' % (newline, newline))
         size, i, chunk = 0, 0, []
         while size < SIZE - 64:
-            s = rule % (i % 1000, i % 65536)
+            s = item % (i % 1000, i % 65536)
             chunk.append(s)
             size += len(s)
             i += 1
         f.write("".join(chunk))
-        f.write("</direct>\r")
+        f.write("</direct>%s" % newline)
 
 
 # runs in a fresh interpreter, so that RUSAGE_CHILDREN holds only the CLI
@@ -39,19 +44,34 @@ PROBE = ("import resource, subprocess, sys\n"
 
 
 class DirectMemoryTest(unittest.TestCase):
-    def test_validate_60mb_cr_cdata(self):
+    def setUp(self):
         if os.environ.get("ASAN_OPTIONS") or "asan" in CLI:
             self.skipTest("sanitizer builds use more memory by design")
+
+    def validate_peak_kb(self, item, newline):
         with tempfile.TemporaryDirectory(prefix="tpfw-mem-") as tmp:
             path = os.path.join(tmp, "direct.xml")
-            write_file(path)
+            write_file(path, item, newline)
             env = dict(os.environ,
                        TPROXY_FIREWALLD_SCHEMA=os.path.join(SRCDIR, "schemas", "direct.rng"))
             p = subprocess.run([sys.executable, "-c", PROBE, CLI, "validate", path], env=env,
                                stdout=subprocess.PIPE, text=True, check=True, timeout=300)
             rc, kb = (int(x) for x in p.stdout.split())
             self.assertEqual(rc, 0)
-            self.assertLessEqual(kb, BOUND_KB, "peak RSS %d KB over %d KB" % (kb, BOUND_KB))
+            return kb
+
+    def check_shape(self, item, newline="\n"):
+        kb = self.validate_peak_kb(item, newline)
+        self.assertLessEqual(kb, BOUND_KB, "peak RSS %d KB over %d KB" % (kb, BOUND_KB))
+
+    def test_validate_60mb_cr_cdata(self):
+        self.check_shape(CR_CDATA, "\r")
+
+    def test_validate_60mb_comments_only(self):
+        self.check_shape("<!-- %d %d -->\n")
+
+    def test_validate_60mb_processing_instructions_only(self):
+        self.check_shape("<?pi %d %d?>\n")
 
 
 if __name__ == "__main__":
