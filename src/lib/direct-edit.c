@@ -770,10 +770,13 @@ int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRu
 
         block = g_string_new(NULL);
         direct_append_ruleset(block, desired);
-        out = splice(d, remove, first_owner, block);
         added = tpfw_ruleset_count_missing(desired, current);
         removed = tpfw_ruleset_count_missing(current, desired) + adopted;
         owner_view_clear(&v);
+        /* the splice needs only the bytes and the element spans: the old and the new document
+         * are never in memory whole at the same time */
+        direct_clear_entries(d);
+        out = splice(d, remove, first_owner, block);
         /* read the result whole: it is what firewalld will read */
         {
                 size_t len = out->len;

@@ -90,6 +90,13 @@ int direct_parse(const char *name, const char *data, size_t len, bool borrow, Tp
                  TpfwDiag *diag);
 
 /*
+ * Frees the entries and what only they use (their info, references and interned strings), so that
+ * a large document is not held twice while its replacement is written from its bytes, elements
+ * (their entry then -1) and layout. direct_replace_data() reads the entries again.
+ */
+void direct_clear_entries(TpfwDirect *d);
+
+/*
  * Makes d describe data (taking it over, NUL-terminated, g_free), reading it again. On failure d
  * is left empty and must be freed.
  */

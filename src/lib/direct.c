@@ -391,19 +391,27 @@ static int on_element(const DirectReadElement *el, void *userdata, TpfwDiag *dia
         return 0;
 }
 
-static void direct_clear_model(TpfwDirect *d)
+void direct_clear_entries(TpfwDirect *d)
 {
         for (size_t i = 0; i < d->n_entries; i++)
                 tpfw_strv_free(d->entries[i].argv); /* ipv, table and chain live in strings */
         g_clear_pointer(&d->entries, g_free);
         g_clear_pointer(&d->info, g_free);
         g_clear_pointer(&d->refs, g_free);
-        g_clear_pointer(&d->elements, g_free);
-        d->n_entries = d->n_refs = d->n_elements = 0;
-        direct_read_layout_clear(&d->layout);
+        d->n_entries = d->n_refs = 0;
         if (d->strings)
                 g_string_chunk_free(d->strings);
         d->strings = NULL;
+        for (size_t k = 0; k < d->n_elements; k++)
+                d->elements[k].entry = -1;
+}
+
+static void direct_clear_model(TpfwDirect *d)
+{
+        direct_clear_entries(d);
+        g_clear_pointer(&d->elements, g_free);
+        d->n_elements = 0;
+        direct_read_layout_clear(&d->layout);
 }
 
 static void builder_clear(Builder *b)
