@@ -89,12 +89,12 @@ typedef void (*EntryRefFn)(const ChainRef *ref, void *userdata);
 static void entry_refs(const TpfwDirect *d, size_t i, EntryRefFn fn, void *userdata)
 {
         const TpfwEntry *e = &d->entries[i];
-        const DirectEntryInfo *info = &d->info[i];
+        size_t first = d->info[i].refs, n = direct_entry_n_refs(d, i);
 
         if (e->kind != TPFW_ENTRY_PASSTHROUGH)
                 fn(&(ChainRef){e->ipv, e->table, e->chain}, userdata);
-        for (size_t k = 0; k < info->n_refs; k++) {
-                const char *const *pair = &d->refs[2 * (info->refs + k)];
+        for (size_t k = 0; k < n; k++) {
+                const char *const *pair = &d->refs[2 * (first + k)];
                 fn(&(ChainRef){e->ipv, pair[0], pair[1]}, userdata);
         }
 }
@@ -297,7 +297,7 @@ static int collect_owner(const TpfwDirect *d, const OwnerView *v, const char *ow
         if (!rs)
                 return -ENOMEM;
         for (size_t k = 0; k < d->n_elements; k++) {
-                long i = d->elements[k].entry;
+                int32_t i = d->elements[k].entry;
                 bool mine;
 
                 if (i < 0)
@@ -690,7 +690,7 @@ static int mark_foreign(const TpfwDirect *d, const char *owner, const OwnerView 
                         size_t *ret_first_owner, size_t *ret_adopted, TpfwDiag *diag)
 {
         for (size_t k = 0; k < d->n_elements; k++) {
-                long i = d->elements[k].entry;
+                int32_t i = d->elements[k].entry;
                 Verdict verdict;
                 bool legacy;
 

@@ -270,7 +270,6 @@ static void note_entry(Builder *b, const TpfwEntry *e, DirectEntryInfo *info)
         }
         b->skip_first = e->kind == TPFW_ENTRY_RULE;
         direct_argv_refs(e->kind, e->table, e->chain, e->argv, note_ref, b);
-        info->n_refs = (uint32_t)(b->refs->len / 2 - info->refs);
 }
 
 /* Splits text into *ret: a copy the entry owns, or argv in scratch (valid until the next split). */
@@ -371,7 +370,7 @@ static int on_element(const DirectReadElement *el, void *userdata, TpfwDiag *dia
         TpfwEntry e;
         int r;
 
-        element.span = (DirectSpan){el->ws_start, el->start, el->end, el->line};
+        element.span = (DirectSpan){el->ws_start, el->start, el->end};
         /* an editable document reads argv again from its bytes when asked: keep none now */
         r = check_element(d, el, &e, d->layout.editable ? &b->split : NULL, diag);
         if (r < 0)
@@ -383,7 +382,7 @@ static int on_element(const DirectReadElement *el, void *userdata, TpfwDiag *dia
                 note_entry(b, &e, &info);
                 if (d->layout.editable)
                         e.argv = NULL; /* b->split's */
-                element.entry = (long)b->entries->len;
+                element.entry = (int32_t)b->entries->len;
                 g_array_append_val(b->entries, e);
                 g_array_append_val(b->info, info);
         }
