@@ -615,75 +615,6 @@ static int check_writable(const TpfwDirect *d, const TpfwRuleset *desired, TpfwD
         return 0;
 }
 
-/*
- * The new bytes: d's with the removed elements (and the whitespace before each) cut and block
- * inserted where the owner's first element was, else after the last element. A self-closing root
- * is opened, the block's first element then right after its start tag: no other install writes
- * that, so taking the last element out again can close the root as it was, byte for byte.
- */
-static GString *splice(const TpfwDirect *d, const bool *remove, size_t first_owner,
-                       const GString *block)
-{
-        GString *out = g_string_sized_new(d->len + block->len + 64);
-        const DirectReadLayout *l = &d->layout;
-        size_t pos = 0, insert_at, kept = 0, removed_at_root = 0;
-        bool inserted = false;
-
-        if (l->root_self_closing) {
-                /* the tag without its '/': "<direct />" opens as "<direct >" */
-                g_string_append_len(out, d->data, (gssize)l->root_tag_end - 2);
-                g_string_append_c(out, '>');
-                g_string_append_len(out, block->str + 3, (gssize)block->len - 3); /* "\n  " */
-                g_string_append(out, "\n</direct>");
-                g_string_append_len(out, d->data + l->root_tag_end,
-                                    (gssize)(d->len - l->root_tag_end));
-                return out;
-        }
-        for (size_t k = 0; k < d->n_elements; k++) {
-                if (!remove[k])
-                        kept++;
-                else if (d->elements[k].span.ws_start == l->root_tag_end &&
-                         d->elements[k].span.start == l->root_tag_end)
-                        removed_at_root++;
-        }
-        if (block->len == 0 && kept == 0 && removed_at_root > 0) {
-                /* what the self-closing case above wrote: close the root again */
-                size_t end = d->n_elements ? d->elements[d->n_elements - 1].span.end : 0;
-                const char *close = strstr(d->data + end, "</direct>");
-
-                if (close && strspn(d->data + end, " \t\r\n") == (size_t)(close - d->data - end)) {
-                        g_string_append_len(out, d->data, (gssize)l->root_tag_end - 1);
-                        g_string_append(out, "/>");
-                        g_string_append(out, close + strlen("</direct>"));
-                        return out;
-                }
-        }
-        if (first_owner != (size_t)-1)
-                insert_at = d->elements[first_owner].span.ws_start;
-        else if (d->n_elements > 0)
-                insert_at = d->elements[d->n_elements - 1].span.end;
-        else
-                insert_at = l->root_tag_end;
-        for (size_t k = 0; k <= d->n_elements; k++) {
-                const DirectSpan *s = k < d->n_elements ? &d->elements[k].span : NULL;
-                size_t until = s ? s->ws_start : d->len;
-
-                if (s && !remove[k])
-                        continue;
-                /* insert_at never lies inside a removed range */
-                if (!inserted && insert_at <= until) {
-                        g_string_append_len(out, d->data + pos, (gssize)(insert_at - pos));
-                        g_string_append_len(out, block->str, (gssize)block->len);
-                        pos = insert_at;
-                        inserted = true;
-                }
-                g_string_append_len(out, d->data + pos, (gssize)(until - pos));
-                if (s)
-                        pos = s->end;
-        }
-        return out;
-}
-
 /* Marks the foreign entries to take over (adopted or legacy), or fails on a conflict. */
 static int mark_foreign(const TpfwDirect *d, const char *owner, const OwnerView *v,
                         DesiredIndex *dx, DesiredIndex *lx, unsigned flags, bool *remove,
@@ -736,7 +667,6 @@ int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRu
         g_autoptr(TpfwRuleset) current = NULL;
         g_autofree bool *remove = NULL;
         g_autoptr(GString) block = NULL;
-        GString *out = NULL;
         OwnerView v = {0};
         DesiredIndex dx = {0}, lx = {0};
         size_t adopted = 0, first_owner = (size_t)-1, added, removed;
@@ -773,16 +703,7 @@ int tpfw_direct_merge_with_legacy(TpfwDirect *d, const char *owner, const TpfwRu
         added = tpfw_ruleset_count_missing(desired, current);
         removed = tpfw_ruleset_count_missing(current, desired) + adopted;
         owner_view_clear(&v);
-        /* the splice needs only the bytes and the element spans: the old and the new document
-         * are never in memory whole at the same time */
-        direct_clear_entries(d);
-        out = splice(d, remove, first_owner, block);
-        /* read the result whole: it is what firewalld will read */
-        {
-                size_t len = out->len;
-
-                r = direct_replace_data(d, g_string_free(out, FALSE), len, diag);
-        }
+        r = direct_splice(d, remove, first_owner, block, diag);
         if (r < 0) {
                 tpfw_diag_prefix(diag, "internal error: the merged file does not parse");
                 r = -EPROTO;

@@ -104,6 +104,15 @@ int direct_parse(const char *name, const char *data, size_t len, bool borrow, Tp
 void direct_clear_entries(TpfwDirect *d);
 
 /*
+ * Makes d the document with the elements marked in remove (one flag per element) cut out, each with
+ * the whitespace before it, and block (elements as direct_append_ruleset() writes them) put in
+ * where element first_owner was ((size_t)-1: after the last element). The model follows the edit;
+ * on failure (the block does not read: an internal error) d is left empty and must be freed.
+ */
+int direct_splice(TpfwDirect *d, const bool *remove, size_t first_owner, const GString *block,
+                  TpfwDiag *diag);
+
+/*
  * Makes d describe data (taking it over, NUL-terminated, g_free), reading it again. On failure d
  * is left empty and must be freed.
  */
