@@ -55,6 +55,16 @@ int tpfw_direct_parse(const char *name, const char *data, size_t len, TpfwDirect
 int tpfw_direct_parse_borrowed(const char *name, const char *data, size_t len, TpfwDirect **ret,
                                TpfwDiag *diag);
 
+/*
+ * Checks a direct.xml held in memory as tpfw_direct_parse() does, keeping nothing of its entries,
+ * so that memory stays near the file's size whatever it holds. Returns 0 with the number of
+ * entries firewalld keeps in *ret_n_entries and, when the tool would not edit the file, the reason
+ * (tpfw_direct_is_editable()'s message) in *ret_not_editable (g_free; NULL when editable), or what
+ * tpfw_direct_parse() returns for the same bytes.
+ */
+int tpfw_direct_check(const char *name, const char *data, size_t len, size_t *ret_n_entries,
+                      char **ret_not_editable, TpfwDiag *diag);
+
 /* A document for a missing direct.xml: no entries; serialises as firewalld's empty file. */
 TpfwDirect *tpfw_direct_new_empty(const char *name);
 

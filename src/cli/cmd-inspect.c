@@ -34,44 +34,51 @@ static char *find_schema(void)
         return NULL;
 }
 
-/* Reads and parses path; prints the error and returns an exit code when it fails. */
-static int load(const char *path, bool missing_ok, TpfwDirect **ret, char **ret_data,
-                size_t *ret_len)
+/* Reads path; prints the error and returns an exit code when it fails. */
+static int read_file(const char *path, bool missing_ok, char **ret_data, size_t *ret_len,
+                     bool *ret_exists)
 {
-        g_autofree char *data = NULL;
         TpfwDiag diag = TPFW_DIAG_INIT;
-        size_t len = 0;
-        bool exists;
-        int r;
+        int r = tpfw_store_read(path, TPFW_STORE_FOLLOW_SYMLINK, TPFW_DIRECT_MAX_SIZE, ret_data,
+                                ret_len, ret_exists, &diag);
 
-        r = tpfw_store_read(path, TPFW_STORE_FOLLOW_SYMLINK, TPFW_DIRECT_MAX_SIZE, &data, &len,
-                            &exists, &diag);
-        if (r == 0 && !exists) {
-                if (missing_ok) {
-                        *ret = tpfw_direct_new_empty(path);
-                        return 0;
-                }
-                cli_errorf("%s: no such file", path);
-                return EXIT_FAIL;
-        }
-        /* no second copy of a large file where the caller keeps the bytes anyway */
-        if (r == 0)
-                r = ret_data ? tpfw_direct_parse_borrowed(path, data, len, ret, &diag)
-                             : tpfw_direct_parse(path, data, len, ret, &diag);
         if (r < 0) {
                 cli_error(&diag, "cannot read the file");
                 tpfw_diag_clear(&diag);
                 return EXIT_FAIL;
         }
-        if (ret_data) {
-                *ret_data = g_steal_pointer(&data);
-                *ret_len = len;
+        if (!*ret_exists && !missing_ok) {
+                cli_errorf("%s: no such file", path);
+                return EXIT_FAIL;
         }
         return 0;
 }
 
-static void validate_json(CliGlobal *g, const char *path, const TpfwDirect *doc, const char *schema,
-                          const char *not_editable, const char *error)
+/* Reads and parses path; prints the error and returns an exit code when it fails. */
+static int load(const char *path, bool missing_ok, TpfwDirect **ret)
+{
+        g_autofree char *data = NULL;
+        TpfwDiag diag = TPFW_DIAG_INIT;
+        size_t len = 0;
+        bool exists;
+        int r = read_file(path, missing_ok, &data, &len, &exists);
+
+        if (r != 0)
+                return r;
+        if (!exists) {
+                *ret = tpfw_direct_new_empty(path);
+                return 0;
+        }
+        if (tpfw_direct_parse(path, data, len, ret, &diag) < 0) {
+                cli_error(&diag, "cannot read the file");
+                tpfw_diag_clear(&diag);
+                return EXIT_FAIL;
+        }
+        return 0;
+}
+
+static void validate_json(CliGlobal *g, const char *path, const size_t *n_entries,
+                          const char *schema, const char *not_editable, const char *error)
 {
         TpfwJsonWriter w;
 
@@ -79,11 +86,11 @@ static void validate_json(CliGlobal *g, const char *path, const TpfwDirect *doc,
         tpfw_json_member_string(&w, "file", path);
         tpfw_json_member_bool(&w, "valid", !error);
         tpfw_json_member(&w, "entries");
-        if (doc)
-                tpfw_json_int(&w, (int64_t)tpfw_direct_n_entries(doc));
+        if (n_entries)
+                tpfw_json_int(&w, (int64_t)*n_entries);
         else
                 tpfw_json_null(&w);
-        tpfw_json_member_bool(&w, "editable", doc && !not_editable && !error);
+        tpfw_json_member_bool(&w, "editable", n_entries && !not_editable && !error);
         tpfw_json_member_string_or_null(&w, "not_editable_reason", not_editable);
         tpfw_json_member_string_or_null(&w, "schema", schema);
         cli_json_end(g, &w, error);
@@ -123,13 +130,13 @@ static int validate_parse_args(CliGlobal *g, int argc, char **argv, const char *
 int cmd_validate(CliGlobal *g, int argc, char **argv)
 {
         g_autofree char *default_path = NULL;
-        g_autoptr(TpfwDirect) doc = NULL;
         g_autofree char *data = NULL;
         g_autofree char *schema = NULL;
         g_autofree char *not_editable = NULL;
         const char *path = NULL;
         TpfwDiag diag = TPFW_DIAG_INIT;
-        size_t len = 0;
+        size_t len = 0, n_entries = 0;
+        bool exists;
         int code;
 
         code = validate_parse_args(g, argc, argv, &path);
@@ -138,7 +145,13 @@ int cmd_validate(CliGlobal *g, int argc, char **argv)
         default_path = g_build_filename(g->firewalld_dir, "direct.xml", NULL);
         if (!path)
                 path = default_path;
-        code = load(path, false, &doc, &data, &len);
+        /* firewalld's verdict without the model: memory stays near the file's size */
+        code = read_file(path, false, &data, &len, &exists);
+        if (code == 0 && tpfw_direct_check(path, data, len, &n_entries, &not_editable, &diag) < 0) {
+                cli_error(&diag, "cannot read the file");
+                tpfw_diag_clear(&diag);
+                code = EXIT_FAIL;
+        }
         if (code == 0) {
                 schema = find_schema();
                 if (schema)
@@ -157,17 +170,11 @@ int cmd_validate(CliGlobal *g, int argc, char **argv)
                 tpfw_diag_clear(&diag);
                 code = EXIT_FAIL;
         }
-        if (code == 0 && !tpfw_direct_is_editable(doc, &diag)) {
-                not_editable = tpfw_diag_format(&diag);
-                if (!not_editable)
-                        not_editable = g_strdup("unsupported layout");
-                tpfw_diag_clear(&diag);
-        }
         if (g->json) {
-                validate_json(g, path, code == 0 ? doc : NULL, schema, not_editable,
-                              code == 0 ? NULL : cli_last_error());
+                validate_json(g, path, code == 0 ? &n_entries : NULL, schema,
+                              code == 0 ? not_editable : NULL, code == 0 ? NULL : cli_last_error());
         } else if (code == 0 && !g->quiet) {
-                printf("%s: valid (%zu entries)\n", path, tpfw_direct_n_entries(doc));
+                printf("%s: valid (%zu entries)\n", path, n_entries);
                 if (not_editable)
                         printf("note: firewalld accepts it, but tproxy-firewalld will not edit it: "
                                "%s\n",
@@ -210,7 +217,7 @@ int cmd_list_owners(CliGlobal *g, int argc, char **argv)
         if (code >= 0)
                 return code;
         path = g_build_filename(g->firewalld_dir, "direct.xml", NULL);
-        code = load(path, true, &doc, NULL, NULL);
+        code = load(path, true, &doc);
         if (code != 0)
                 return code;
         if (tpfw_direct_list_owners(doc, &counts, &n) < 0) {

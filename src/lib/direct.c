@@ -525,6 +525,18 @@ TpfwDirect *tpfw_direct_free(TpfwDirect *d)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwDirect, tpfw_direct_free)
 
+/* What firewalld says of a file before reading it: too large, or empty. */
+static int check_size(const char *name, const char *data, size_t len, TpfwDiag *diag)
+{
+        if (len > TPFW_DIRECT_MAX_SIZE)
+                return tpfw_diag_set(diag, EFBIG, name, 0,
+                                     "file is too large (%zu bytes, the limit is %u bytes)", len,
+                                     TPFW_DIRECT_MAX_SIZE);
+        if (len == 0 || !data)
+                return tpfw_diag_set(diag, EINVAL, name, 1, "Not a valid file: no element found");
+        return 0;
+}
+
 int direct_parse(const char *name, const char *data, size_t len, bool borrow, TpfwDirect **ret,
                  TpfwDiag *diag)
 {
@@ -533,12 +545,9 @@ int direct_parse(const char *name, const char *data, size_t len, bool borrow, Tp
 
         if (!name)
                 name = "direct.xml";
-        if (len > TPFW_DIRECT_MAX_SIZE)
-                return tpfw_diag_set(diag, EFBIG, name, 0,
-                                     "file is too large (%zu bytes, the limit is %u bytes)", len,
-                                     TPFW_DIRECT_MAX_SIZE);
-        if (len == 0 || !data)
-                return tpfw_diag_set(diag, EINVAL, name, 1, "Not a valid file: no element found");
+        r = check_size(name, data, len, diag);
+        if (r < 0)
+                return r;
 
         d = g_new0(TpfwDirect, 1);
         d->name = g_strdup(name);
@@ -579,6 +588,51 @@ int tpfw_direct_parse_borrowed(const char *name, const char *data, size_t len, T
                                TpfwDiag *diag)
 {
         return direct_parse(name, data, len, true, ret, diag);
+}
+
+/* tpfw_direct_check()'s reader: the checks of on_element(), a count and nothing kept. */
+typedef struct Counter {
+        const TpfwDirect *d; /* the name, for messages */
+        TpfwArgsScratch split;
+        size_t n_entries;
+} Counter;
+
+static int count_element(const DirectReadElement *el, void *userdata, TpfwDiag *diag)
+{
+        Counter *c = userdata;
+        TpfwEntry e;
+        int r = check_element(c->d, el, &e, &c->split, diag);
+
+        if (r > 0)
+                c->n_entries++;
+        return r < 0 ? r : 0;
+}
+
+int tpfw_direct_check(const char *name, const char *data, size_t len, size_t *ret_n_entries,
+                      char **ret_not_editable, TpfwDiag *diag)
+{
+        TpfwDirect d = {.name = (char *)(name ? name : "direct.xml")};
+        Counter c = {.d = &d};
+        int r = check_size(d.name, data, len, diag);
+
+        if (r < 0)
+                return r;
+        tpfw_args_scratch_init(&c.split);
+        r = direct_read(d.name, data, len, count_element, &c, &d.layout, diag);
+        tpfw_args_scratch_clear(&c.split);
+        if (r < 0)
+                return r;
+        *ret_n_entries = c.n_entries;
+        *ret_not_editable = NULL;
+        {
+                TpfwDiag why = TPFW_DIAG_INIT;
+
+                if (!tpfw_direct_is_editable(&d, &why))
+                        *ret_not_editable = tpfw_diag_format(&why);
+                tpfw_diag_clear(&why);
+        }
+        direct_read_layout_clear(&d.layout);
+        return 0;
 }
 
 TpfwDirect *tpfw_direct_new_empty(const char *name)

@@ -132,6 +132,29 @@ static size_t count_tags(char **argv)
 
 /* ---- validation corpus ---- */
 
+/* tpfw_direct_check() says what tpfw_direct_parse() said (r, d or diag) of the same bytes. */
+static void check_as_parse(const char *name, const char *data, size_t len, int r,
+                           const TpfwDirect *d, const TpfwDiag *diag)
+{
+        TpfwDiag cd = TPFW_DIAG_INIT, why = TPFW_DIAG_INIT;
+        g_autofree char *not_editable = NULL;
+        g_autofree char *want_not_editable = NULL;
+        size_t n = (size_t)-1;
+
+        assert_int_equal(tpfw_direct_check(name, data, len, &n, &not_editable, &cd), r);
+        if (r < 0) {
+                assert_string_equal(cd.message, diag->message);
+                assert_int_equal(cd.line, diag->line);
+        } else {
+                assert_int_equal(n, tpfw_direct_n_entries(d));
+                if (!tpfw_direct_is_editable(d, &why))
+                        want_not_editable = tpfw_diag_format(&why);
+                assert_true(g_strcmp0(not_editable, want_not_editable) == 0);
+        }
+        tpfw_diag_clear(&cd);
+        tpfw_diag_clear(&why);
+}
+
 static void test_corpus(void **state)
 {
         size_t len, n = 0;
@@ -170,6 +193,7 @@ static void test_corpus(void **state)
                         assert_non_null(diag.message);
                         assert_null(strchr(diag.message, '\n'));
                 }
+                check_as_parse(f[0], data, dlen, r, d, &diag);
                 tpfw_direct_free(d);
                 tpfw_diag_clear(&diag);
                 n++;
