@@ -13,6 +13,8 @@ so the final file also names the run that wrote it, which makes a failure readab
 
 Knobs: TPFW_STRESS_SECONDS (default 20), TPFW_STRESS_JOBS (default 32).
 """
+import contextlib
+import fcntl
 import os
 import random
 import shlex
@@ -72,7 +74,7 @@ class StressRunner:
     """Runs the stress loop; each worker thread keeps one CLI process running at a time."""
 
     def __init__(self, testcase, firewalld_dir, jobs, seconds, env, extra_args=(),
-                 check_every_run=True):
+                 check_every_run=True, check_under_lock=False):
         self.t = testcase
         self.dir = firewalld_dir
         self.path = os.path.join(firewalld_dir, "direct.xml")
@@ -81,6 +83,10 @@ class StressRunner:
         self.env = env
         self.extra = list(extra_args)
         self.check_every_run = check_every_run
+        # A running firewalld rewrites direct.xml in place when a run syncs its permanent copy
+        # (config.direct.update): a reader outside the tool's lock can catch that half-written.
+        # Without firewalld every write is the tool's atomic rename, which the unlocked check tests.
+        self.check_under_lock = check_under_lock
         self.mutex = threading.Lock()
         self.port = 10000
         self.completed = []  # (exit time, owner, op, port) of every run that exited 0
@@ -129,12 +135,26 @@ class StressRunner:
                 self.failures.append((owner, op, p.returncode, p.stderr))
         if self.check_every_run:
             try:
-                st, foreign = owner_state(self.path)
+                with self.tool_lock():
+                    st, foreign = owner_state(self.path)
                 if foreign != self.foreign:
                     raise AssertionError(f"foreign entries changed: {foreign}")
             except Exception as e:  # noqa: BLE001 - any parse error is the finding
                 with self.mutex:
                     self.failures.append((owner, op, "file check", repr(e)))
+
+    @contextlib.contextmanager
+    def tool_lock(self):
+        """The lock the tool's runs hold (flock of the directory), when check_under_lock."""
+        if not self.check_under_lock:
+            yield
+            return
+        fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
 
     def worker(self, seed, deadline):
         rng = random.Random(seed)

@@ -37,7 +37,7 @@ class LiveStressTest(unittest.TestCase):
         self.sb = FirewalldSandbox.for_test(self, direct_xml=FOREIGN.decode())
         seconds = float(os.environ.get("TPFW_STRESS_LIVE_SECONDS", "5"))
         r = StressRunner(self, self.sb.config_dir, 32, seconds, dict(self.sb.env),
-                         ["--require-running"])
+                         ["--require-running"], check_under_lock=True)
         seed = r.run()
         r.assert_final(seed)
         self.assertEqual(self.sb.get_state(), "RUNNING")
