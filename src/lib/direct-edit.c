@@ -595,13 +595,28 @@ int tpfw_direct_merge(TpfwDirect *d, const char *owner, const TpfwRuleset *desir
         return tpfw_direct_merge_with_legacy(d, owner, desired, NULL, flags, result, diag);
 }
 
-/* Refuses arguments that no direct.xml can carry, before anything is written. */
+static bool beyond_ascii(const char *s)
+{
+        for (; s && *s; s++)
+                if ((unsigned char)*s >= 0x80)
+                        return true;
+        return false;
+}
+
+/* Refuses what d cannot carry: characters no XML can (any file), or beyond ASCII in a file whose
+ * encoding declaration allows ASCII only. Nothing is written then. */
 static int check_writable(const TpfwDirect *d, const TpfwRuleset *desired, TpfwDiag *diag)
 {
-        for (size_t i = 0; i < tpfw_ruleset_n_rules(desired); i++) {
+        const char *ascii = d->layout.ascii_only;
+        const char *what = NULL;
+
+        for (size_t i = 0; i < tpfw_ruleset_n_chains(desired) && !what; i++)
+                if (ascii && beyond_ascii(tpfw_ruleset_chain(desired, i)->chain))
+                        what = tpfw_ruleset_chain(desired, i)->chain;
+        for (size_t i = 0; i < tpfw_ruleset_n_rules(desired) && !what; i++) {
                 const TpfwRule *r = tpfw_ruleset_rule(desired, i);
 
-                for (size_t k = 0; r->argv && r->argv[k]; k++) {
+                for (size_t k = 0; r->argv && r->argv[k] && !what; k++) {
                         gunichar c = direct_unwritable_char(r->argv[k]);
 
                         if (c)
@@ -610,8 +625,17 @@ static int check_writable(const TpfwDirect *d, const TpfwRuleset *desired, TpfwD
                                                      "U+%04X, which XML (and so direct.xml) cannot "
                                                      "carry; remove it",
                                                      r->argv[k], r->chain, (unsigned)c);
+                        if (ascii && beyond_ascii(r->argv[k]))
+                                what = r->argv[k];
                 }
+                if (ascii && beyond_ascii(r->chain))
+                        what = r->chain;
         }
+        if (what)
+                return tpfw_diag_set(diag, EINVAL, d->name, 0,
+                                     "cannot write '%s' into this file: its encoding \"%s\" "
+                                     "allows ASCII only (declare encoding=\"utf-8\")",
+                                     what, ascii);
         return 0;
 }
 

@@ -110,8 +110,11 @@ static void on_start_document(void *userdata)
         xmlSAX2StartDocument(userdata);
         switch (r->decl.charset) {
         case DIRECT_CHARSET_UTF8:
+                r->layout->editable = true;
+                break;
         case DIRECT_CHARSET_ASCII:
                 r->layout->editable = true;
+                r->layout->ascii_only = g_strdup(r->decl.encoding);
                 break;
         case DIRECT_CHARSET_LATIN1:
                 r->layout->not_editable_reason =
@@ -528,6 +531,7 @@ int direct_read_events(const char *name, const char *data, size_t len,
 void direct_read_layout_clear(DirectReadLayout *layout)
 {
         g_free(layout->not_editable_reason);
+        g_free(layout->ascii_only);
         *layout = (DirectReadLayout){0};
 }
 

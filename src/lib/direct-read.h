@@ -63,6 +63,7 @@ typedef struct DirectReadLayout {
         uint32_t root_start;       /* '<' of <direct> */
         uint32_t root_tag_end;     /* one past the '>' of the <direct> start tag */
         bool root_self_closing;    /* <direct/> */
+        char *ascii_only;          /* the declared encoding when it allows ASCII only (g_free) */
 } DirectReadLayout;
 
 /*

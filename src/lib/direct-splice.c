@@ -225,14 +225,23 @@ static void fill_gap(TpfwDirect *d, const TpfwDirect *b, const Gap *gap)
         d->n_refs += b->n_refs;
 }
 
+static bool is_ascii(const GString *s)
+{
+        for (size_t i = 0; i < s->len; i++)
+                if ((unsigned char)s->str[i] >= 0x80)
+                        return false;
+        return true;
+}
+
 /*
  * Whether the model can follow the edit rather than read the new bytes whole: the kept elements
  * only move, and the block is read alone. Not for files with CR line ends, whose lines libxml2
- * counts its own way.
+ * counts its own way, nor for a block beyond ASCII: only the file's encoding declaration says
+ * whether the file may hold it (an ASCII-only one may not), and the block alone has none.
  */
 static bool can_follow(const TpfwDirect *d, const GString *block)
 {
-        return d->layout.editable && !d->layout.root_self_closing &&
+        return d->layout.editable && !d->layout.root_self_closing && is_ascii(block) &&
                !memchr(d->data, '\r', d->len) && !memchr(block->str, '\r', block->len);
 }
 

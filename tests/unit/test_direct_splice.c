@@ -204,11 +204,40 @@ static void test_shapes(void **state)
         }
 }
 
+/* A block beyond ASCII in a file whose declaration allows ASCII only: the merge refuses it by name
+ * rather than write what firewalld rejects (the block alone would read well). */
+static void test_non_ascii_into_ascii_file(void **state)
+{
+        static const char ascii[] = "<?xml version=\"1.0\" encoding=\"us-ascii\"?>\n<direct>\n"
+                                    "</direct>\n";
+        static const char utf8[] = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<direct>\n"
+                                   "</direct>\n";
+        g_autoptr(TpfwRuleset) rs = tpfw_ruleset_new();
+        g_autoptr(TpfwDirect) d = NULL;
+        g_autoptr(TpfwDirect) u = NULL;
+        TpfwDiag diag = TPFW_DIAG_INIT;
+        TpfwMergeResult res;
+
+        add_rule(rs, TPFW_IPV4, "filter", "INPUT", 0, "-m comment --comment caf\xc3\xa9 -j ACCEPT");
+        assert_int_equal(tpfw_ruleset_tag(rs, "kuma"), 0);
+        assert_int_equal(direct_parse("ascii", ascii, strlen(ascii), false, &d, NULL), 0);
+        assert_int_equal(tpfw_direct_merge(d, "kuma", rs, 0, &res, &diag), -EINVAL);
+        assert_non_null(strstr(diag.message, "its encoding \"us-ascii\" allows ASCII only"));
+        assert_false(res.changed);
+        tpfw_diag_clear(&diag);
+        assert_model_as_read(d);
+        /* the same into a UTF-8 file is fine */
+        assert_int_equal(direct_parse("utf8", utf8, strlen(utf8), false, &u, NULL), 0);
+        merge_checked(u, "kuma", rs, 0);
+        assert_non_null(strstr(u->data, "caf\xc3\xa9"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_corpus),
                 cmocka_unit_test(test_shapes),
+                cmocka_unit_test(test_non_ascii_into_ascii_file),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
