@@ -137,6 +137,16 @@ static int preflight(const TpfwApplyOptions *opts, TpfwFirewalld **ret_fw, TpfwD
 }
 
 /* Reloads and verifies; on failure puts the previous file back and reloads again. */
+/* firewalld is not running: fine, unless the caller requires it (the file applies at its start). */
+static int not_running(const TpfwApplyOptions *opts, TpfwApplyResult *result, const char *why,
+                       TpfwDiag *diag)
+{
+        result->reload = TPFW_RELOAD_NOT_RUNNING;
+        if (opts->require_running)
+                return tpfw_diag_set(diag, ESRCH, NULL, 0, "firewalld is not running (%s)", why);
+        return 0;
+}
+
 static int reload_and_verify(const TpfwApplyOptions *opts, TpfwFirewalld *fw, const char *path,
                              const char *owner, const TpfwRuleset *expected, bool old_exists,
                              const char *old_data, size_t old_len, TpfwApplyResult *result,
@@ -160,12 +170,8 @@ static int reload_and_verify(const TpfwApplyOptions *opts, TpfwFirewalld *fw, co
         if (!fw || r == -ESRCH) {
                 /* not running, or it stopped since preflight: the file applies at its next start */
                 tpfw_diag_clear(&why);
-                result->reload = TPFW_RELOAD_NOT_RUNNING;
-                if (opts->require_running)
-                        return tpfw_diag_set(diag, ESRCH, NULL, 0,
-                                             "firewalld is not running (the change is saved and "
-                                             "applies when it starts)");
-                return 0;
+                return not_running(opts, result, "the change is saved and applies when it starts",
+                                   diag);
         }
         if (r == -EACCES) {
                 /* firewalld applied nothing: put the file back, a second reload would be refused
@@ -243,12 +249,9 @@ static int sync_unchanged(const TpfwApplyOptions *opts, TpfwFirewalld *fw, const
         int r;
 
         if (!fw) {
-                result->reload = TPFW_RELOAD_NOT_RUNNING;
-                if (opts->require_running)
-                        return tpfw_diag_set(diag, ESRCH, NULL, 0,
-                                             "firewalld is not running (direct.xml already holds "
-                                             "the rules; they apply when it starts)");
-                return 0;
+                return not_running(opts, result,
+                                   "direct.xml already holds the rules; they apply when it starts",
+                                   diag);
         }
         r = check_firewalld(opts, fw, owner, expected, &why);
         tpfw_diag_clear(&why);

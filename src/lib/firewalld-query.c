@@ -35,30 +35,46 @@ typedef int (*ChainFn)(TpfwIpv ipv, const char *table, const char *chain, void *
 typedef int (*RuleFn)(TpfwIpv ipv, const char *table, const char *chain, int priority,
                       const char *const *argv, void *userdata);
 
+/* Enters the array of structs at it (false when it is something else). */
+static bool enter_struct_array(DBusMessageIter *it, DBusMessageIter *arr)
+{
+        if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_ARRAY ||
+            dbus_message_iter_get_element_type(it) != DBUS_TYPE_STRUCT)
+                return false;
+        dbus_message_iter_recurse(it, arr);
+        return true;
+}
+
+/* Enters the struct at arr and reads the (ipv, table, chain) that opens chains and rules alike;
+ * st is left at what follows them. */
+static bool read_head(DBusMessageIter *arr, DBusMessageIter *st, const char **ipv_name,
+                      const char **table, const char **chain)
+{
+        dbus_message_iter_recurse(arr, st);
+        *ipv_name = iter_string(st);
+        *table = iter_string(st);
+        *chain = iter_string(st);
+        return *ipv_name && *table && *chain;
+}
+
 /* Walks an a(sss) array at it (getAllChains, or the first member of getSettings). */
 static int walk_chains(DBusMessageIter *it, const char *method, ChainFn fn, void *userdata,
                        TpfwDiag *diag)
 {
         DBusMessageIter arr;
 
-        if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_ARRAY ||
-            dbus_message_iter_get_element_type(it) != DBUS_TYPE_STRUCT)
+        if (!enter_struct_array(it, &arr))
                 return tpfw_fw_bad_reply(diag, method);
-        dbus_message_iter_recurse(it, &arr);
         while (dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRUCT) {
                 DBusMessageIter st;
                 const char *ipv_name, *table, *chain;
                 TpfwIpv ipv;
-                int r;
 
-                dbus_message_iter_recurse(&arr, &st);
-                ipv_name = iter_string(&st);
-                table = iter_string(&st);
-                chain = iter_string(&st);
-                if (!ipv_name || !table || !chain)
+                if (!read_head(&arr, &st, &ipv_name, &table, &chain))
                         return tpfw_fw_bad_reply(diag, method);
                 if (ipv_of(ipv_name, &ipv)) {
-                        r = fn(ipv, table, chain, userdata);
+                        int r = fn(ipv, table, chain, userdata);
+
                         if (r < 0)
                                 return tpfw_diag_set(diag, -r, NULL, 0, "out of memory");
                 }
@@ -74,10 +90,8 @@ static int walk_rules(DBusMessageIter *it, const char *method, RuleFn fn, void *
         g_autoptr(GPtrArray) args = g_ptr_array_new();
         DBusMessageIter arr;
 
-        if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_ARRAY ||
-            dbus_message_iter_get_element_type(it) != DBUS_TYPE_STRUCT)
+        if (!enter_struct_array(it, &arr))
                 return tpfw_fw_bad_reply(diag, method);
-        dbus_message_iter_recurse(it, &arr);
         while (dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRUCT) {
                 DBusMessageIter st, av;
                 const char *ipv_name, *table, *chain;
@@ -85,11 +99,7 @@ static int walk_rules(DBusMessageIter *it, const char *method, RuleFn fn, void *
                 TpfwIpv ipv;
                 int r;
 
-                dbus_message_iter_recurse(&arr, &st);
-                ipv_name = iter_string(&st);
-                table = iter_string(&st);
-                chain = iter_string(&st);
-                if (!ipv_name || !table || !chain ||
+                if (!read_head(&arr, &st, &ipv_name, &table, &chain) ||
                     dbus_message_iter_get_arg_type(&st) != DBUS_TYPE_INT32)
                         return tpfw_fw_bad_reply(diag, method);
                 dbus_message_iter_get_basic(&st, &priority);
@@ -153,19 +163,26 @@ static int add_rule_to(TpfwIpv ipv, const char *table, const char *chain, int pr
         return r == -EEXIST ? 0 : r;
 }
 
+/* Calls a method without arguments; *reply is the caller's. */
+static int call_no_args(TpfwFirewalld *fw, const char *path, const char *iface, const char *method,
+                        DBusMessage **reply, TpfwDiag *diag)
+{
+        g_autoptr(DBusMessage) msg = tpfw_fw_new_call(path, iface, method);
+
+        if (!msg)
+                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
+        return tpfw_fw_call(fw, msg, NULL, reply, diag);
+}
+
 static int get_runtime(TpfwFirewalld *fw, TpfwRuleset *rs, TpfwDiag *diag)
 {
         static const char *const methods[] = {"getAllChains", "getAllRules"};
 
         for (size_t i = 0; i < G_N_ELEMENTS(methods); i++) {
-                g_autoptr(DBusMessage) msg = tpfw_fw_new_call(FW_PATH, FW_DIRECT_IFACE, methods[i]);
                 g_autoptr(DBusMessage) reply = NULL;
                 DBusMessageIter it;
-                int r;
+                int r = call_no_args(fw, FW_PATH, FW_DIRECT_IFACE, methods[i], &reply, diag);
 
-                if (!msg)
-                        return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
-                r = tpfw_fw_call(fw, msg, NULL, &reply, diag);
                 if (r < 0)
                         return r;
                 if (!dbus_message_iter_init(reply, &it))
@@ -180,14 +197,10 @@ static int get_runtime(TpfwFirewalld *fw, TpfwRuleset *rs, TpfwDiag *diag)
 
 static int get_permanent(TpfwFirewalld *fw, TpfwRuleset *rs, TpfwDiag *diag)
 {
-        g_autoptr(DBusMessage) msg =
-                tpfw_fw_new_call(FW_CONFIG_PATH, FW_CONFIG_DIRECT_IFACE, "getSettings");
         g_autoptr(DBusMessage) reply = NULL;
-        int r;
+        int r = call_no_args(fw, FW_CONFIG_PATH, FW_CONFIG_DIRECT_IFACE, "getSettings", &reply,
+                             diag);
 
-        if (!msg)
-                return tpfw_diag_set(diag, ENOMEM, NULL, 0, "out of memory");
-        r = tpfw_fw_call(fw, msg, NULL, &reply, diag);
         if (r < 0)
                 return r;
         return walk_settings(reply, add_chain_to, add_rule_to, rs, diag);
