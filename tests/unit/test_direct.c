@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <tproxy-firewalld/args.h>
 #include <tproxy-firewalld/direct.h>
@@ -755,23 +754,14 @@ static void test_schema(void **state)
         }
 }
 
-static double now(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Parse + install + uninstall over n foreign entries; returns the seconds it took. */
-static double time_roundtrip(int n)
+/* Parse + install + uninstall over n foreign entries: the bytes come back, the entries count. */
+static void roundtrip(int n)
 {
         g_autoptr(GString) s =
                 g_string_new("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<direct>\n");
         g_autoptr(TpfwRuleset) rs = demo_ruleset("kuma", "15001");
         g_autoptr(TpfwDirect) d = NULL;
         TpfwMergeResult res;
-        double t0, t1;
         size_t len;
 
         for (int i = 0; i < n; i++)
@@ -780,27 +770,19 @@ static double time_roundtrip(int n)
                                        "priority=\"%d\">-p tcp --dport %d -j ACCEPT</rule>\n",
                                        i % 100, i % 7, i);
         g_string_append(s, "</direct>\n");
-        t0 = now();
         d = parse_ok("big.xml", s->str, s->len);
         merge_ok(d, "kuma", rs, 0, &res);
+        assert_int_equal(tpfw_direct_n_entries(d), (size_t)n + 8);
         merge_ok(d, "kuma", NULL, 0, &res);
-        t1 = now();
         assert_int_equal(tpfw_direct_n_entries(d), (size_t)n);
         assert_memory_equal(tpfw_direct_data(d, &len), s->str, s->len);
-        return t1 - t0;
 }
 
-/* The engine stays linear: 4x the entries may not cost much more than 4x the time (quadratic
- * would be 16x). Relative, so it holds under valgrind and sanitizers; the bench covers 100k. */
-static void test_performance(void **state)
+/* A file of 10,000 foreign entries round-trips. How the time grows with the size is make bench's
+ * to measure (bench/results.md), not a test's. */
+static void test_large_file(void **state)
 {
-        double small, big;
-
-        time_roundtrip(2000); /* warm up the allocator */
-        small = time_roundtrip(2500);
-        big = time_roundtrip(10000);
-        print_message("2.5k entries: %.3f s, 10k entries: %.3f s\n", small, big);
-        assert_true(big < small * 8.0 + 0.05);
+        roundtrip(10000);
 }
 
 /* ---- helper mode for the Python tests (tests/cli/test_*_oracle.py) ---- */
@@ -921,7 +903,7 @@ int main(int argc, char **argv)
                 cmocka_unit_test(test_format_escaping),
                 cmocka_unit_test(test_scanner_tricky),
                 cmocka_unit_test(test_schema),
-                cmocka_unit_test(test_performance),
+                cmocka_unit_test(test_large_file),
         };
 
         if (argc > 1)
