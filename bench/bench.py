@@ -20,7 +20,8 @@ Cases, for direct.xml files with 0, 1,000, 10,000 and 100,000 foreign entries (g
   sandbox    (0 and 1,000 entries, root only) install with reload and verification against a real
              firewalld, vs a bare D-Bus reload (dbus-send) of the resulting file; both start from
              firewalld running with the foreign entries only
-Writes the table to bench/results.md (or --output).
+Writes the table to bench/results.md (or --output), in place of the previous one: what follows
+"## Earlier measurements" in that file is kept.
 """
 import argparse
 import json
@@ -41,6 +42,7 @@ FACTS = ["--kuma-dp-user", "5678", "--loopback-interface", "lo", "--assume-ipv6"
 SIZES = [0, 1000, 10000, 100000]
 SANDBOX_SIZES = [0, 1000]
 OFFLINE_CMD = "/usr/bin/firewall-offline-cmd"
+HISTORY = "## Earlier measurements"  # what follows it in the output file is kept
 
 
 RUNNER = None  # bench-run, set by Bench
@@ -325,9 +327,18 @@ class Bench:
         text = "\n".join(lines).rstrip() + "\n"
         print(text)
         if self.args.output:
+            # the latest table replaces the previous one; the history below it stays
+            kept = ""
+            try:
+                with open(self.args.output) as f:
+                    old = f.read()
+                if HISTORY in old:
+                    kept = "\n" + old[old.index(HISTORY):]
+            except FileNotFoundError:
+                pass
             with open(self.args.output, "w") as f:
                 f.write("# tproxy-firewalld benchmark\n\nWritten by `make bench` "
-                        "(bench/bench.py); see its docstring for the cases.\n\n" + text)
+                        "(bench/bench.py); see its docstring for the cases.\n\n" + text + kept)
 
 
 def main():

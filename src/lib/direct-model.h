@@ -106,8 +106,8 @@ void direct_clear_entries(TpfwDirect *d);
 /*
  * Makes d the document with the elements marked in remove (one flag per element) cut out, each with
  * the whitespace before it, and block (elements as direct_append_ruleset() writes them) put in
- * where element first_owner was ((size_t)-1: after the last element). The model follows the edit;
- * on failure (the block does not read: an internal error) d is left empty and must be freed.
+ * where element first_owner was ((size_t)-1: after the last element). The model follows the edit.
+ * On failure (the block or the result does not read: an internal error) d must be freed.
  */
 int direct_splice(TpfwDirect *d, const bool *remove, size_t first_owner, const GString *block,
                   TpfwDiag *diag);
