@@ -9,6 +9,7 @@
 #include <tproxy-firewalld/direct.h>
 #include <tproxy-firewalld/ruleset.h>
 
+#include "testrules.h"
 #include "testutil.h"
 
 #define CORPUS "fixtures/direct/corpus"
@@ -57,17 +58,6 @@ static void check_golden(const char *rel, const char *data, size_t len)
                 fail_msg("%s differs from the output:\n%.*s", rel, (int)len, data);
 }
 
-static void add_rule(TpfwRuleset *rs, TpfwIpv ipv, const char *table, const char *chain, int prio,
-                     const char *text)
-{
-        g_auto(GStrv) argv = NULL;
-
-        assert_int_equal(tpfw_args_split(text, &argv, NULL), 0);
-        assert_int_equal(tpfw_ruleset_add_rule(rs, ipv, table, chain, prio,
-                                               (const char *const *)argv, TPFW_RULE_APPEND, 0),
-                         0);
-}
-
 /* A small transparent-proxy ruleset, tagged for owner. */
 static TpfwRuleset *demo_ruleset(const char *owner, const char *port)
 {
@@ -81,13 +71,13 @@ static TpfwRuleset *demo_ruleset(const char *owner, const char *port)
 
         assert_int_equal(tpfw_ruleset_add_chain(rs, TPFW_IPV4, "nat", out), 0);
         assert_int_equal(tpfw_ruleset_add_chain(rs, TPFW_IPV6, "nat", out), 0);
-        add_rule(rs, TPFW_IPV4, "nat", "OUTPUT", 1, jump);
-        add_rule(rs, TPFW_IPV4, "nat", out, 0, "-o lo -j RETURN");
-        add_rule(rs, TPFW_IPV4, "nat", out, 1, redirect);
-        add_rule(rs, TPFW_IPV4, "nat", "OUTPUT", -1,
-                 "-p udp --dport 53 -m owner --uid-owner 5678 -j RETURN");
-        add_rule(rs, TPFW_IPV6, "nat", "OUTPUT", 1, jump);
-        add_rule(rs, TPFW_IPV6, "nat", out, 0, redirect);
+        test_add_rule(rs, TPFW_IPV4, "nat", "OUTPUT", 1, jump);
+        test_add_rule(rs, TPFW_IPV4, "nat", out, 0, "-o lo -j RETURN");
+        test_add_rule(rs, TPFW_IPV4, "nat", out, 1, redirect);
+        test_add_rule(rs, TPFW_IPV4, "nat", "OUTPUT", -1,
+                      "-p udp --dport 53 -m owner --uid-owner 5678 -j RETURN");
+        test_add_rule(rs, TPFW_IPV6, "nat", "OUTPUT", 1, jump);
+        test_add_rule(rs, TPFW_IPV6, "nat", out, 0, redirect);
         assert_int_equal(tpfw_ruleset_tag(rs, owner), 0);
         return rs;
 }
@@ -558,7 +548,7 @@ static void test_merge_conflicts(void **state)
                 g_autoptr(TpfwRuleset) other = tpfw_ruleset_new();
                 TpfwMergeResult res;
 
-                add_rule(other, TPFW_IPV4, "nat", "PREROUTING", 0, "-j TP_KUMA_OUT");
+                test_add_rule(other, TPFW_IPV4, "nat", "PREROUTING", 0, "-j TP_KUMA_OUT");
                 assert_int_equal(tpfw_ruleset_tag(other, "other"), 0);
                 merge_ok(d, "kuma", rs, 0, &res);
                 merge_ok(d, "other", other, 0, &res);
@@ -674,7 +664,8 @@ static void test_format_escaping(void **state)
 
         assert_int_equal(tpfw_ruleset_add_chain(rs, TPFW_IPV4, "nat", "A\"B"), 0);
         assert_int_equal(tpfw_ruleset_add_chain(rs, TPFW_IPV4, "nat", "A\"B'C&"), 0);
-        add_rule(rs, TPFW_IPV4, "nat", "OUTPUT", -5, "-m comment --comment 'a&b<c>' -j RETURN");
+        test_add_rule(rs, TPFW_IPV4, "nat", "OUTPUT", -5,
+                      "-m comment --comment 'a&b<c>' -j RETURN");
         out = tpfw_direct_format_ruleset(rs);
         assert_string_equal(
                 out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<direct>\n"

@@ -12,6 +12,7 @@
 #include <tproxy-firewalld/ruleset.h>
 
 #include "direct-model.h"
+#include "testrules.h"
 #include "testutil.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TpfwDirect, tpfw_direct_free)
@@ -72,17 +73,6 @@ static void assert_model_as_read(const TpfwDirect *d)
                 assert_string_equal(d->refs[k], want->refs[k]);
 }
 
-static void add_rule(TpfwRuleset *rs, TpfwIpv ipv, const char *table, const char *chain, int prio,
-                     const char *text)
-{
-        g_auto(GStrv) argv = NULL;
-
-        assert_int_equal(tpfw_args_split(text, &argv, NULL), 0);
-        assert_int_equal(tpfw_ruleset_add_rule(rs, ipv, table, chain, prio,
-                                               (const char *const *)argv, TPFW_RULE_APPEND, 0),
-                         0);
-}
-
 /* An owner's rules: a chain of its own per family, jumps to it, a rule with a newline (two lines)
  * and one that references another chain; port makes a changed version. */
 static TpfwRuleset *ruleset(const char *owner, unsigned port)
@@ -95,12 +85,12 @@ static TpfwRuleset *ruleset(const char *owner, unsigned port)
 
         assert_int_equal(tpfw_ruleset_add_chain(rs, TPFW_IPV4, "nat", own), 0);
         assert_int_equal(tpfw_ruleset_add_chain(rs, TPFW_IPV6, "nat", own), 0);
-        add_rule(rs, TPFW_IPV4, "nat", "OUTPUT", 1, jump);
-        add_rule(rs, TPFW_IPV4, "nat", own, 0, redirect);
-        add_rule(rs, TPFW_IPV4, "filter", "INPUT", -2,
-                 "-m comment --comment 'two\nlines' -j ACCEPT");
-        add_rule(rs, TPFW_IPV6, "nat", "OUTPUT", port % 3, jump);
-        add_rule(rs, TPFW_IPV6, "nat", own, 0, redirect);
+        test_add_rule(rs, TPFW_IPV4, "nat", "OUTPUT", 1, jump);
+        test_add_rule(rs, TPFW_IPV4, "nat", own, 0, redirect);
+        test_add_rule(rs, TPFW_IPV4, "filter", "INPUT", -2,
+                      "-m comment --comment 'two\nlines' -j ACCEPT");
+        test_add_rule(rs, TPFW_IPV6, "nat", "OUTPUT", port % 3, jump);
+        test_add_rule(rs, TPFW_IPV6, "nat", own, 0, redirect);
         assert_int_equal(tpfw_ruleset_tag(rs, owner), 0);
         return rs;
 }
@@ -218,7 +208,8 @@ static void test_non_ascii_into_ascii_file(void **state)
         TpfwDiag diag = TPFW_DIAG_INIT;
         TpfwMergeResult res;
 
-        add_rule(rs, TPFW_IPV4, "filter", "INPUT", 0, "-m comment --comment caf\xc3\xa9 -j ACCEPT");
+        test_add_rule(rs, TPFW_IPV4, "filter", "INPUT", 0,
+                      "-m comment --comment caf\xc3\xa9 -j ACCEPT");
         assert_int_equal(tpfw_ruleset_tag(rs, "kuma"), 0);
         assert_int_equal(direct_parse("ascii", ascii, strlen(ascii), false, &d, NULL), 0);
         assert_int_equal(tpfw_direct_merge(d, "kuma", rs, 0, &res, &diag), -EINVAL);
