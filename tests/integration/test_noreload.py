@@ -32,21 +32,14 @@ import xml.etree.ElementTree as ET
 
 from integration.conn_stream import CLIENT, SERVER
 from integration.sandbox import FW_CONFIG_PATH, FW_PATH, FirewalldSandbox, skip_unless_possible
+from integration.test_install_live import BAD_IMPORT, ORIGINAL as ORIGINAL_BYTES
 from tpfwtest import CLI, CLI_FAULT, KUMA_FACTS, read_bytes
 
 KUMA = KUMA_FACTS + ["--ip-family-mode", "dualstack"]
 # IPv4 only (4 chains, 11 rules): enough runtime calls for the fault points, half the run time
 KUMA4 = KUMA_FACTS + ["--ip-family-mode", "ipv4"]
-ORIGINAL = """<?xml version="1.0" encoding="utf-8"?>
-<direct>
-  <!-- hand-written by the admin: keep -->
-  <rule ipv="ipv4" table="nat" chain="OUTPUT" priority="0">-p tcp --dport 2222 -j RETURN</rule>
-  <chain ipv="ipv4" table="filter" chain="ADMIN_CHAIN"/>
-  <rule ipv="ipv4"  table="filter" chain="ADMIN_CHAIN" priority="0">-p tcp --dport 2223 -j RETURN</rule>
-  <rule ipv="ipv6" table="nat" chain="OUTPUT" priority="0">-p tcp --dport 2222 -j RETURN</rule>
-</direct>
-"""
-BAD_IMPORT = "*nat\n-A OUTPUT -p tcp --dport 9 -j NO_SUCH_TARGET\nCOMMIT\n"
+# the foreign entries, comment and odd spacing of the install tests, as text
+ORIGINAL = ORIGINAL_BYTES.decode()
 TABLES = ("raw", "mangle", "nat", "filter")
 RUNTIME_DIRECT = ["ipv4", "filter", "INPUT", "0", "-s", "203.0.113.9", "-j", "DROP"]
 RICH = 'rule family="ipv4" source address="198.51.100.7" reject'
