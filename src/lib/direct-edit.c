@@ -595,28 +595,34 @@ int tpfw_direct_merge(TpfwDirect *d, const char *owner, const TpfwRuleset *desir
         return tpfw_direct_merge_with_legacy(d, owner, desired, NULL, flags, result, diag);
 }
 
-static bool beyond_ascii(const char *s)
+/* The first chain name or argument of rs beyond ASCII, or NULL. */
+static const char *first_beyond_ascii(const TpfwRuleset *rs)
 {
-        for (; s && *s; s++)
-                if ((unsigned char)*s >= 0x80)
-                        return true;
-        return false;
+        for (size_t i = 0; i < tpfw_ruleset_n_chains(rs); i++)
+                if (!g_str_is_ascii(tpfw_ruleset_chain(rs, i)->chain))
+                        return tpfw_ruleset_chain(rs, i)->chain;
+        for (size_t i = 0; i < tpfw_ruleset_n_rules(rs); i++) {
+                const TpfwRule *r = tpfw_ruleset_rule(rs, i);
+
+                if (!g_str_is_ascii(r->chain))
+                        return r->chain;
+                for (size_t k = 0; r->argv && r->argv[k]; k++)
+                        if (!g_str_is_ascii(r->argv[k]))
+                                return r->argv[k];
+        }
+        return NULL;
 }
 
 /* Refuses what d cannot carry: characters no XML can (any file), or beyond ASCII in a file whose
  * encoding declaration allows ASCII only. Nothing is written then. */
 static int check_writable(const TpfwDirect *d, const TpfwRuleset *desired, TpfwDiag *diag)
 {
-        const char *ascii = d->layout.ascii_only;
-        const char *what = NULL;
+        const char *what;
 
-        for (size_t i = 0; i < tpfw_ruleset_n_chains(desired) && !what; i++)
-                if (ascii && beyond_ascii(tpfw_ruleset_chain(desired, i)->chain))
-                        what = tpfw_ruleset_chain(desired, i)->chain;
-        for (size_t i = 0; i < tpfw_ruleset_n_rules(desired) && !what; i++) {
+        for (size_t i = 0; i < tpfw_ruleset_n_rules(desired); i++) {
                 const TpfwRule *r = tpfw_ruleset_rule(desired, i);
 
-                for (size_t k = 0; r->argv && r->argv[k] && !what; k++) {
+                for (size_t k = 0; r->argv && r->argv[k]; k++) {
                         gunichar c = direct_unwritable_char(r->argv[k]);
 
                         if (c)
@@ -625,17 +631,14 @@ static int check_writable(const TpfwDirect *d, const TpfwRuleset *desired, TpfwD
                                                      "U+%04X, which XML (and so direct.xml) cannot "
                                                      "carry; remove it",
                                                      r->argv[k], r->chain, (unsigned)c);
-                        if (ascii && beyond_ascii(r->argv[k]))
-                                what = r->argv[k];
                 }
-                if (ascii && beyond_ascii(r->chain))
-                        what = r->chain;
         }
+        what = d->layout.ascii_only ? first_beyond_ascii(desired) : NULL;
         if (what)
                 return tpfw_diag_set(diag, EINVAL, d->name, 0,
                                      "cannot write '%s' into this file: its encoding \"%s\" "
                                      "allows ASCII only (declare encoding=\"utf-8\")",
-                                     what, ascii);
+                                     what, d->layout.ascii_only);
         return 0;
 }
 

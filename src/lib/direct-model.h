@@ -112,6 +112,10 @@ void direct_clear_entries(TpfwDirect *d);
 int direct_splice(TpfwDirect *d, const bool *remove, size_t first_owner, const GString *block,
                   TpfwDiag *diag);
 
+/* Makes d own data (NUL-terminated, g_free) in place of its bytes; the model is left as it is,
+ * for the caller to keep in step. */
+void direct_take_data(TpfwDirect *d, char *data, size_t len);
+
 /*
  * Makes d describe data (taking it over, NUL-terminated, g_free), reading it again. On failure d
  * is left empty and must be freed.

@@ -225,23 +225,15 @@ static void fill_gap(TpfwDirect *d, const TpfwDirect *b, const Gap *gap)
         d->n_refs += b->n_refs;
 }
 
-static bool is_ascii(const GString *s)
-{
-        for (size_t i = 0; i < s->len; i++)
-                if ((unsigned char)s->str[i] >= 0x80)
-                        return false;
-        return true;
-}
-
 /*
  * Whether the model can follow the edit rather than read the new bytes whole: the kept elements
  * only move, and the block is read alone. Not for files with CR line ends, whose lines libxml2
- * counts its own way, nor for a block beyond ASCII: only the file's encoding declaration says
- * whether the file may hold it (an ASCII-only one may not), and the block alone has none.
+ * counts its own way. (The block alone has no encoding declaration; the merge has refused text
+ * beyond ASCII for a file whose declaration allows ASCII only.)
  */
 static bool can_follow(const TpfwDirect *d, const GString *block)
 {
-        return d->layout.editable && !d->layout.root_self_closing && is_ascii(block) &&
+        return d->layout.editable && !d->layout.root_self_closing &&
                !memchr(d->data, '\r', d->len) && !memchr(block->str, '\r', block->len);
 }
 
@@ -267,16 +259,10 @@ int direct_splice(TpfwDirect *d, const bool *remove, size_t first_owner, const G
                 direct_clear_entries(d);
         out = splice(d, remove, first_owner, block, &insert_at);
         len = out->len;
-        if (!follow || insert_at == RESHAPED) {
-                direct_clear_entries(d);
+        if (!follow || insert_at == RESHAPED)
                 return direct_replace_data(d, g_string_free(out, FALSE), len, diag);
-        }
         gap = compact(d, remove, insert_at, b, block->len, count_lf(block->str, block->len));
         fill_gap(d, b, &gap);
-        if (!d->data_borrowed)
-                g_free(d->data);
-        d->data = g_string_free(out, FALSE);
-        d->len = len;
-        d->data_borrowed = false;
+        direct_take_data(d, g_string_free(out, FALSE), len);
         return 0;
 }

@@ -567,14 +567,19 @@ int direct_parse(const char *name, const char *data, size_t len, bool borrow, Tp
         return 0;
 }
 
-int direct_replace_data(TpfwDirect *d, char *data, size_t len, TpfwDiag *diag)
+void direct_take_data(TpfwDirect *d, char *data, size_t len)
 {
-        direct_clear_model(d);
         if (!d->data_borrowed)
                 g_free(d->data);
         d->data = data;
         d->len = len;
         d->data_borrowed = false;
+}
+
+int direct_replace_data(TpfwDirect *d, char *data, size_t len, TpfwDiag *diag)
+{
+        direct_clear_model(d);
+        direct_take_data(d, data, len);
         return direct_load(d, diag);
 }
 
